@@ -1,0 +1,4 @@
+//! SeaORM entities: the tables of WVS tokens and nothing else (no GraphQL, no rules).
+
+pub mod personal_access_token;
+pub mod user;

@@ -1,0 +1,21 @@
+//! Database migrations, one concern each, each with a `down`. They describe tables with
+//! `sea-query` identifiers of their own and never import the `entity` crate, so that an
+//! old migration keeps meaning what it meant when it was written.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261201_000001_create_users;
+mod m20261201_000002_create_personal_access_tokens;
+
+/// All migrations, in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261201_000001_create_users::Migration),
+            Box::new(m20261201_000002_create_personal_access_tokens::Migration),
+        ]
+    }
+}

@@ -1,0 +1,70 @@
+//! Starting the service: prepare the data dir, load the key, open and migrate the database,
+//! then serve until SIGTERM or Ctrl-C, flushing the last-used recorder on the way out.
+
+use std::{future::Future, sync::Arc};
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::{clock::Clock, config::Config, db, metrics::Metrics, state::AppState};
+
+/// Opens everything the service needs, migrating the database.
+pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+    config.prepare_data_dir()?;
+    let secret_key = config.load_secret_key()?;
+    let metrics = Arc::new(Metrics::default());
+    let connection = db::connect(&config.database_url, metrics.clone()).await?;
+    db::migrate(&connection).await?;
+    Ok(AppState::new(
+        connection, config, clock, secret_key, metrics,
+    ))
+}
+
+/// Serves HTTP on `listener` until `shutdown` completes, then lets in-flight requests finish
+/// and writes the pending last-used times.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let router = crate::http::router(state.clone());
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .context("serving HTTP failed")?;
+    state.last_used.flush().await;
+    Ok(())
+}
+
+/// Binds the configured address.
+pub async fn bind(config: &Config) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("WVS_LISTEN: cannot listen on {}", config.listen))
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

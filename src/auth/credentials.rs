@@ -1,0 +1,136 @@
+//! Reading API credentials from request headers. No credentials means anonymous; anything
+//! credential-shaped that cannot be used is a refusal, never silently ignored.
+
+use axum::http::{HeaderMap, header::AUTHORIZATION};
+
+use crate::metrics::AuthFailure;
+
+/// The header GitLab-compatible clients send tokens in.
+pub const PRIVATE_TOKEN_HEADER: &str = "private-token";
+/// Query parameters that clients of other forges put tokens in; refused here.
+const QUERY_TOKEN_PARAMS: [&str; 3] = ["private_token", "access_token", "token"];
+
+/// Credentials found on an API request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ApiCredentials {
+    Anonymous,
+    /// The presented token text, not yet parsed.
+    Token(String),
+}
+
+/// Extracts the token from `Authorization: Bearer …` or `PRIVATE-TOKEN: …`, refusing tokens
+/// in the query string and headers that cannot be read.
+pub fn api_credentials(
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<ApiCredentials, AuthFailure> {
+    if query.is_some_and(query_carries_token) {
+        return Err(AuthFailure::QueryString);
+    }
+    let bearer = match headers.get(AUTHORIZATION) {
+        None => None,
+        Some(value) => {
+            let value = value
+                .to_str()
+                .map_err(|_| AuthFailure::Malformed)?
+                .trim_ascii();
+            match value.split_once(' ') {
+                Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
+                    Some(token.to_owned())
+                }
+                _ => return Err(AuthFailure::Malformed),
+            }
+        }
+    };
+    let private = match headers.get(PRIVATE_TOKEN_HEADER) {
+        None => None,
+        Some(value) => Some(
+            value
+                .to_str()
+                .map_err(|_| AuthFailure::Malformed)?
+                .to_owned(),
+        ),
+    };
+    match (bearer, private) {
+        (None, None) => Ok(ApiCredentials::Anonymous),
+        (Some(token), None) | (None, Some(token)) => Ok(ApiCredentials::Token(token)),
+        (Some(a), Some(b)) if a.trim_ascii() == b.trim_ascii() => Ok(ApiCredentials::Token(a)),
+        // Two different tokens: which one the caller meant is a guess we do not make.
+        (Some(_), Some(_)) => Err(AuthFailure::Malformed),
+    }
+}
+
+fn query_carries_token(query: &str) -> bool {
+    query.split('&').any(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        QUERY_TOKEN_PARAMS
+            .iter()
+            .any(|param| key.eq_ignore_ascii_case(param))
+            || value.contains(crate::tokens::secret::TOKEN_PREFIX)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, HeaderValue::from_str(value).expect("header"));
+        }
+        map
+    }
+
+    #[test]
+    fn bearer_and_private_token_headers_are_read() {
+        assert_eq!(
+            api_credentials(&headers(&[]), None),
+            Ok(ApiCredentials::Anonymous)
+        );
+        assert_eq!(
+            api_credentials(&headers(&[("authorization", "Bearer abc")]), None),
+            Ok(ApiCredentials::Token("abc".into()))
+        );
+        assert_eq!(
+            api_credentials(&headers(&[("authorization", "bearer  abc ")]), None),
+            Ok(ApiCredentials::Token(" abc".into()))
+        );
+        assert_eq!(
+            api_credentials(&headers(&[("private-token", "abc")]), None),
+            Ok(ApiCredentials::Token("abc".into()))
+        );
+    }
+
+    #[test]
+    fn unusable_credentials_are_refused() {
+        assert_eq!(
+            api_credentials(&headers(&[("authorization", "Basic eDp5")]), None),
+            Err(AuthFailure::Malformed)
+        );
+        assert_eq!(
+            api_credentials(&headers(&[("authorization", "Bearer")]), None),
+            Err(AuthFailure::Malformed)
+        );
+        assert_eq!(
+            api_credentials(
+                &headers(&[("authorization", "Bearer a"), ("private-token", "b")]),
+                None
+            ),
+            Err(AuthFailure::Malformed)
+        );
+        assert_eq!(
+            api_credentials(&headers(&[]), Some("private_token=x")),
+            Err(AuthFailure::QueryString)
+        );
+        assert_eq!(
+            api_credentials(&headers(&[]), Some("query={a}&x=wvspat-abc")),
+            Err(AuthFailure::QueryString)
+        );
+        assert_eq!(
+            api_credentials(&headers(&[]), Some("query={a}")),
+            Ok(ApiCredentials::Anonymous)
+        );
+    }
+}

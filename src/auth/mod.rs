@@ -1,0 +1,6 @@
+//! Authentication: reading credentials from a request, turning a token into a `Principal`,
+//! and the refusal every surface answers with.
+
+pub mod credentials;
+pub mod principal;
+pub mod token;

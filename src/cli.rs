@@ -1,0 +1,181 @@
+//! The `wvs` command line. `main.rs` only parses and calls [`run`].
+
+use std::{io::Read, sync::Arc};
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::{
+    app,
+    auth::principal::{Credential, Principal},
+    clock::SystemClock,
+    config::Config,
+    graphql::scalars::parse_date,
+    tokens::{self, create::CreateRequest, input::parse_scope_names},
+    users::{self, create::NewUser},
+};
+
+/// WVS tokens: personal access tokens for the WVS platform.
+#[derive(Parser, Debug)]
+#[command(name = "wvs", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Migrate the database if needed, then serve HTTP.
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Print the GraphQL schema (SDL).
+    Schema,
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Create a user and print its id.
+    Create(UserCreateArgs),
+}
+
+#[derive(Args, Debug)]
+struct UserCreateArgs {
+    #[arg(long)]
+    username: String,
+    #[arg(long)]
+    email: String,
+    #[arg(long)]
+    name: Option<String>,
+    /// Make the user an administrator.
+    #[arg(long)]
+    admin: bool,
+    /// Read the password from standard input (first line).
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum TokenCommand {
+    /// Create a token for a user and print only the token.
+    Create(TokenCreateArgs),
+}
+
+#[derive(Args, Debug)]
+struct TokenCreateArgs {
+    #[arg(long)]
+    username: String,
+    #[arg(long)]
+    name: String,
+    /// Comma-separated: api,read_api,read_user,read_repository,write_repository,read_registry,write_registry,sudo
+    #[arg(long)]
+    scopes: String,
+    #[arg(long)]
+    description: Option<String>,
+    /// YYYY-MM-DD (UTC); the token stops working at 00:00 UTC that day.
+    #[arg(long)]
+    expires_at: Option<String>,
+    /// An impersonation token (hidden from the user's own list).
+    #[arg(long)]
+    impersonation: bool,
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Schema = cli.command {
+        print!("{}", crate::graphql::sdl());
+        return Ok(());
+    }
+    let config = Config::from_env()?;
+    match cli.command {
+        Command::Schema => Ok(()),
+        Command::Migrate => {
+            app::start(config, Arc::new(SystemClock)).await?;
+            eprintln!("database is up to date");
+            Ok(())
+        }
+        Command::Serve => {
+            let listener = app::bind(&config).await?;
+            let state = app::start(config, Arc::new(SystemClock)).await?;
+            tracing::info!(
+                listen = %listener.local_addr().context("reading the listen address")?,
+                database = %state.config.database_url,
+                "WVS tokens is serving"
+            );
+            app::serve(state, listener, app::shutdown_signal()).await
+        }
+        Command::User {
+            command: UserCommand::Create(args),
+        } => {
+            let state = app::start(config, Arc::new(SystemClock)).await?;
+            let password = if args.password_stdin {
+                Some(read_password()?)
+            } else {
+                None
+            };
+            let user = users::create::create(
+                &state,
+                NewUser {
+                    username: args.username,
+                    email: args.email,
+                    name: args.name,
+                    password,
+                    admin: args.admin,
+                },
+            )
+            .await
+            .map_err(anyhow::Error::from)?;
+            println!("{}", user.id);
+            Ok(())
+        }
+        Command::Token {
+            command: TokenCommand::Create(args),
+        } => {
+            let state = app::start(config, Arc::new(SystemClock)).await?;
+            let owner = users::find_by_username(&state.db, &args.username)
+                .await?
+                .with_context(|| format!("--username: no user named {:?}", args.username))?;
+            let scopes = parse_scope_names(&args.scopes)?;
+            let expires_at = match args.expires_at.as_deref() {
+                None => None,
+                Some(text) => match parse_date(text.trim()) {
+                    Some(date) => Some(date),
+                    None => bail!("--expires-at: expected a date like 2027-01-31"),
+                },
+            };
+            let shell = Principal {
+                user: owner.clone(),
+                credential: Credential::Shell,
+            };
+            let request = CreateRequest {
+                name: args.name,
+                description: args.description,
+                expires_at,
+                scopes: scopes.iter().collect(),
+            };
+            let created =
+                tokens::create::create(&state, &shell, &owner, request, args.impersonation).await?;
+            println!("{}", created.secret.expose());
+            Ok(())
+        }
+    }
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let mut input = String::new();
+    std::io::stdin()
+        .take(4096)
+        .read_to_string(&mut input)
+        .context("--password-stdin: cannot read standard input")?;
+    Ok(input.lines().next().unwrap_or_default().to_owned())
+}

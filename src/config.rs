@@ -1,0 +1,300 @@
+//! Typed configuration read from `WVS_*` environment variables. A bad value is an error
+//! naming the variable; secrets are held in redacting wrappers.
+
+use std::{
+    fmt,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use anyhow::{Context, bail};
+
+use crate::tokens::secret::SecretKey;
+
+/// Everything the service needs to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database_url: DatabaseUrl,
+    pub data_dir: PathBuf,
+    pub secret: SecretSource,
+    pub external_url: String,
+    /// Longest lifetime of a token in days (inclusive), when the instance sets one.
+    pub token_max_lifetime_days: Option<u32>,
+}
+
+/// Where the secret key comes from.
+#[derive(Clone)]
+pub enum SecretSource {
+    Inline(String),
+    File(PathBuf),
+    /// `<data dir>/secret.key`, generated on first start.
+    Generated,
+}
+
+impl fmt::Debug for SecretSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretSource::Inline(_) => f.write_str("Inline([REDACTED])"),
+            SecretSource::File(path) => write!(f, "File({})", path.display()),
+            SecretSource::Generated => f.write_str("Generated"),
+        }
+    }
+}
+
+/// A database URL whose `Display` hides any password it carries.
+#[derive(Clone)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> anyhow::Result<Self> {
+        let raw = raw.trim();
+        let known = ["sqlite:", "postgres://", "postgresql://"];
+        if !known.iter().any(|scheme| raw.starts_with(scheme)) {
+            bail!("WVS_DATABASE_URL: expected a sqlite: or postgres:// URL");
+        }
+        Ok(DatabaseUrl(raw.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.0.starts_with("sqlite:")
+    }
+
+    /// The file of a SQLite URL (`sqlite://path?opts` or `sqlite:path`), if it names one.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        let rest = self.0.strip_prefix("sqlite:")?;
+        let rest = rest.strip_prefix("//").unwrap_or(rest);
+        let path = rest.split('?').next().unwrap_or_default();
+        (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // postgres://user:password@host/db → postgres://user:***@host/db
+        match (self.0.find("://"), self.0.rfind('@')) {
+            (Some(scheme_end), Some(at)) if at > scheme_end => {
+                let userinfo = &self.0[scheme_end + 3..at];
+                match userinfo.find(':') {
+                    Some(colon) => write!(
+                        f,
+                        "{}{}:***{}",
+                        &self.0[..scheme_end + 3],
+                        &userinfo[..colon],
+                        &self.0[at..]
+                    ),
+                    None => f.write_str(&self.0),
+                }
+            }
+            _ => f.write_str(&self.0),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({self})")
+    }
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> anyhow::Result<Config> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Config> {
+        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let listen: SocketAddr = get("WVS_LISTEN")
+            .as_deref()
+            .unwrap_or("127.0.0.1:8080")
+            .trim()
+            .parse()
+            .context("WVS_LISTEN: expected an address such as 127.0.0.1:8080")?;
+        let data_dir = PathBuf::from(get("WVS_DATA_DIR").unwrap_or_else(|| "wvs-data".into()));
+        let database_url = match get("WVS_DATABASE_URL") {
+            Some(url) => DatabaseUrl::parse(&url)?,
+            None => DatabaseUrl::parse(&format!(
+                "sqlite://{}?mode=rwc",
+                data_dir.join("wvs.db").display()
+            ))?,
+        };
+        let secret = match (get("WVS_SECRET_KEY"), get("WVS_SECRET_KEY_FILE")) {
+            (Some(_), Some(_)) => {
+                bail!("WVS_SECRET_KEY: set either WVS_SECRET_KEY or WVS_SECRET_KEY_FILE, not both")
+            }
+            (Some(inline), None) => SecretSource::Inline(inline),
+            (None, Some(file)) => SecretSource::File(PathBuf::from(file)),
+            (None, None) => SecretSource::Generated,
+        };
+        let external_url = get("WVS_EXTERNAL_URL")
+            .map(|url| url.trim().trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| format!("http://{listen}"));
+        if !(external_url.starts_with("http://") || external_url.starts_with("https://")) {
+            bail!("WVS_EXTERNAL_URL: expected an http:// or https:// URL");
+        }
+        let token_max_lifetime_days = match get("WVS_TOKEN_MAX_LIFETIME_DAYS") {
+            None => None,
+            Some(days) => Some(
+                days.trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|days| (1..=36_500).contains(days))
+                    .context("WVS_TOKEN_MAX_LIFETIME_DAYS: expected a whole number of days from 1 to 36500")?,
+            ),
+        };
+        Ok(Config {
+            listen,
+            database_url,
+            data_dir,
+            secret,
+            external_url,
+            token_max_lifetime_days,
+        })
+    }
+
+    /// Creates the data dir (and the SQLite file's folder) if needed, checking it is writable.
+    pub fn prepare_data_dir(&self) -> anyhow::Result<()> {
+        create_writable_dir(&self.data_dir).with_context(|| {
+            format!(
+                "WVS_DATA_DIR: cannot use {} as the data directory",
+                self.data_dir.display()
+            )
+        })?;
+        if let Some(parent) = self
+            .database_url
+            .sqlite_path()
+            .as_deref()
+            .and_then(Path::parent)
+            .filter(|parent| !parent.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent).with_context(|| {
+                format!(
+                    "WVS_DATABASE_URL: cannot create the folder {}",
+                    parent.display()
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Loads the secret key from its source, generating it into the data dir on first start.
+    pub fn load_secret_key(&self) -> anyhow::Result<SecretKey> {
+        let material = match &self.secret {
+            SecretSource::Inline(value) => value.trim().as_bytes().to_vec(),
+            SecretSource::File(path) => read_key_file(path)
+                .with_context(|| format!("WVS_SECRET_KEY_FILE: cannot read {}", path.display()))?,
+            SecretSource::Generated => {
+                let path = self.data_dir.join("secret.key");
+                if !path.exists() {
+                    write_new_key(&path).with_context(|| {
+                        format!(
+                            "WVS_DATA_DIR: cannot write the secret key to {}",
+                            path.display()
+                        )
+                    })?;
+                }
+                read_key_file(&path).with_context(|| {
+                    format!(
+                        "WVS_DATA_DIR: cannot read the secret key {}",
+                        path.display()
+                    )
+                })?
+            }
+        };
+        if material.len() < 32 {
+            let variable = match self.secret {
+                SecretSource::File(_) => "WVS_SECRET_KEY_FILE",
+                SecretSource::Inline(_) => "WVS_SECRET_KEY",
+                SecretSource::Generated => "WVS_DATA_DIR",
+            };
+            bail!("{variable}: the secret key must be at least 32 bytes");
+        }
+        Ok(SecretKey::new(material))
+    }
+}
+
+fn create_writable_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let probe = dir.join(".write-probe");
+    std::fs::write(&probe, b"")?;
+    std::fs::remove_file(&probe)?;
+    Ok(())
+}
+
+fn read_key_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let text = std::fs::read_to_string(path)?;
+    Ok(text.trim().as_bytes().to_vec())
+}
+
+fn write_new_key(path: &Path) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut bytes = [0u8; 32];
+    rand::fill(&mut bytes);
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(hex.as_bytes())?;
+    file.write_all(b"\n")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> anyhow::Result<Config> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_use_embedded_sqlite_in_the_data_dir() {
+        let config = config(&[]).expect("defaults");
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(
+            config.database_url.expose(),
+            "sqlite://wvs-data/wvs.db?mode=rwc"
+        );
+        assert_eq!(
+            config.database_url.sqlite_path(),
+            Some(PathBuf::from("wvs-data/wvs.db"))
+        );
+        assert_eq!(config.external_url, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (name, value) in [
+            ("WVS_LISTEN", "nope"),
+            ("WVS_DATABASE_URL", "mysql://x"),
+            ("WVS_EXTERNAL_URL", "ftp://x"),
+            ("WVS_TOKEN_MAX_LIFETIME_DAYS", "0"),
+        ] {
+            let error = config(&[(name, value)]).expect_err(name);
+            assert!(format!("{error:#}").starts_with(name), "{error:#}");
+        }
+    }
+
+    #[test]
+    fn database_passwords_are_hidden_when_displayed() {
+        let url = DatabaseUrl::parse("postgres://wvs:hunter2@db:5432/wvs").expect("url");
+        assert_eq!(url.to_string(), "postgres://wvs:***@db:5432/wvs");
+        assert!(!format!("{url:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,47 @@
+//! The GraphQL schema: query and mutation roots merged per domain, limits, the scope guard.
+
+pub mod context;
+pub mod ids;
+pub mod loaders;
+pub mod scalars;
+pub mod scope_guard;
+pub mod tokens;
+pub mod types;
+pub mod users;
+
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+
+use crate::state::AppState;
+
+/// Every query field.
+#[derive(MergedObject, Default)]
+pub struct Query(users::UserQuery, tokens::TokenQuery);
+
+/// Every mutation.
+#[derive(MergedObject, Default)]
+pub struct Mutation(tokens::TokenMutation, users::UserMutation);
+
+/// The executable schema.
+pub type WvsSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Most requests one batch may hold.
+pub const MAX_BATCH: usize = 10;
+
+fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_depth(12)
+        .limit_complexity(500)
+        .limit_recursive_depth(32)
+        .limit_directives(16)
+        .extension(scope_guard::ScopeGuard)
+}
+
+/// The schema serving requests, with the application state as its data.
+pub fn build(state: AppState) -> WvsSchema {
+    builder().data(state).finish()
+}
+
+/// The SDL clients generate from (what `schema.graphql` holds).
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}

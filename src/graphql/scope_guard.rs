@@ -1,0 +1,203 @@
+//! The one place scopes are enforced for GraphQL. It runs after parsing and before any
+//! resolver, on the operation that will execute, so no field, alias, fragment or batch can
+//! slip past it: every mutation needs `api`, every query field needs `api` or `read_api`,
+//! and only the user queries also accept `read_user`. A new field is covered by default.
+
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex},
+};
+
+use async_graphql::{
+    ServerError, ServerResult, Variables,
+    extensions::{
+        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
+    },
+    parser::types::{
+        DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
+        SelectionSet,
+    },
+};
+
+use crate::{
+    error::Error,
+    graphql::context::{Caller, HttpMethod},
+    tokens::scope::{Access, ScopeSet},
+};
+
+/// Query fields that a `read_user` token may call.
+pub const USER_QUERIES: [&str; 3] = ["currentUser", "user", "users"];
+
+/// Installs the scope check on a schema.
+pub struct ScopeGuard;
+
+impl ExtensionFactory for ScopeGuard {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ScopeGuardExtension::default())
+    }
+}
+
+#[derive(Default)]
+struct ScopeGuardExtension {
+    operation_name: Mutex<Option<String>>,
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for ScopeGuardExtension {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: async_graphql::Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<async_graphql::Request> {
+        if let Ok(mut name) = self.operation_name.lock() {
+            *name = request.operation_name.clone();
+        }
+        next.run(ctx, request).await
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        let operation_name = self
+            .operation_name
+            .lock()
+            .ok()
+            .and_then(|name| name.clone());
+        let scopes = ctx
+            .data_opt::<Caller>()
+            .and_then(|caller| caller.0.as_ref())
+            .and_then(|principal| principal.token_scopes());
+        let method = ctx
+            .data_opt::<HttpMethod>()
+            .copied()
+            .unwrap_or(HttpMethod::Post);
+        for operation in operations_to_run(&document, operation_name.as_deref()) {
+            if method == HttpMethod::Get && operation.ty != OperationType::Query {
+                return Err(coded_error(
+                    "Only queries can be sent with GET; send mutations with POST.",
+                    "BAD_REQUEST",
+                ));
+            }
+            if let Some(scopes) = scopes {
+                check(scopes, &document, operation)?;
+            }
+        }
+        Ok(document)
+    }
+}
+
+/// The operation that will run, or every operation when the choice is ambiguous (the
+/// executor then refuses the request anyway; checking them all keeps this fail-closed).
+fn operations_to_run<'a>(
+    document: &'a ExecutableDocument,
+    name: Option<&str>,
+) -> Vec<&'a OperationDefinition> {
+    match (&document.operations, name) {
+        (DocumentOperations::Single(operation), _) => vec![&operation.node],
+        (DocumentOperations::Multiple(operations), Some(name)) => match operations.get(name) {
+            Some(operation) => vec![&operation.node],
+            None => operations
+                .values()
+                .map(|operation| &operation.node)
+                .collect(),
+        },
+        (DocumentOperations::Multiple(operations), None) => operations
+            .values()
+            .map(|operation| &operation.node)
+            .collect(),
+    }
+}
+
+/// Refuses `operation` unless `scopes` grant each of its root fields.
+fn check(
+    scopes: ScopeSet,
+    document: &ExecutableDocument,
+    operation: &OperationDefinition,
+) -> ServerResult<()> {
+    let required = |access: Access| {
+        if scopes.permits(access) {
+            Ok(())
+        } else {
+            Err(Error::InsufficientScope {
+                required_scopes: access.accepted_scopes(),
+            }
+            .into_server_error())
+        }
+    };
+    match operation.ty {
+        OperationType::Mutation => required(Access::Mutation),
+        OperationType::Subscription => required(Access::Query),
+        OperationType::Query => {
+            let mut fields = Vec::new();
+            let mut seen_fragments = HashSet::new();
+            root_fields(
+                document,
+                &operation.selection_set.node,
+                &mut seen_fragments,
+                &mut fields,
+            );
+            fields
+                .into_iter()
+                .try_for_each(|field| required(access_for_query_field(field)))
+        }
+    }
+}
+
+/// The access a root query field needs.
+pub fn access_for_query_field(field: &str) -> Access {
+    if USER_QUERIES.contains(&field) || field == "__typename" {
+        Access::UserQuery
+    } else {
+        Access::Query
+    }
+}
+
+/// Collects the names of root fields, looking through fragment spreads and inline fragments.
+fn root_fields<'a>(
+    document: &'a ExecutableDocument,
+    selection_set: &'a SelectionSet,
+    seen_fragments: &mut HashSet<&'a str>,
+    fields: &mut Vec<&'a str>,
+) {
+    for selection in &selection_set.items {
+        match &selection.node {
+            Selection::Field(field) => fields.push(field.node.name.node.as_str()),
+            Selection::InlineFragment(fragment) => root_fields(
+                document,
+                &fragment.node.selection_set.node,
+                seen_fragments,
+                fields,
+            ),
+            Selection::FragmentSpread(spread) => {
+                let name = spread.node.fragment_name.node.as_str();
+                if !seen_fragments.insert(name) {
+                    continue;
+                }
+                match document.fragments.get(name) {
+                    Some(fragment) => root_fields(
+                        document,
+                        &fragment.node.selection_set.node,
+                        seen_fragments,
+                        fields,
+                    ),
+                    // An unknown fragment fails validation later; count it as the strictest field.
+                    None => fields.push(""),
+                }
+            }
+        }
+    }
+}
+
+fn coded_error(message: &str, code: &str) -> ServerError {
+    let mut error = ServerError::new(message, None);
+    let mut extensions = async_graphql::ErrorExtensionValues::default();
+    extensions.set("code", code);
+    error.extensions = Some(extensions);
+    error
+}

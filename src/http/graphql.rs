@@ -1,0 +1,217 @@
+//! The GraphQL endpoint: authenticate first (a bad token never reaches the executor), then
+//! run the request or batch with the caller attached, and make sure every error carries
+//! `extensions.code`.
+
+use async_graphql::{BatchRequest, BatchResponse, Request, dataloader::DataLoader};
+use async_graphql_axum::{GraphQLBatchRequest, rejection::GraphQLRejection};
+use axum::{
+    Extension, Json,
+    extract::State,
+    http::{HeaderMap, StatusCode, Uri},
+    response::{Html, IntoResponse, Response},
+};
+
+use crate::{
+    auth::{
+        credentials::{ApiCredentials, api_credentials},
+        principal::Principal,
+        token::{Refusal, authenticate},
+    },
+    error::Error,
+    graphql::{
+        MAX_BATCH, WvsSchema,
+        context::{Caller, HttpMethod},
+        loaders::UserLoader,
+    },
+    http::refusal::{graphql_error, unauthorized, unavailable},
+    state::AppState,
+};
+
+/// `POST /api/graphql`: a request or a batch of up to [`MAX_BATCH`].
+pub async fn post(
+    State(state): State<AppState>,
+    Extension(schema): Extension<WvsSchema>,
+    headers: HeaderMap,
+    uri: Uri,
+    request: Result<GraphQLBatchRequest, GraphQLRejection>,
+) -> Response {
+    let caller = match caller(&state, &headers, uri.query()).await {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    match request {
+        Ok(batch) => {
+            execute(
+                &state,
+                &schema,
+                batch.into_inner(),
+                caller,
+                HttpMethod::Post,
+            )
+            .await
+        }
+        Err(rejection) => bad_request(&rejection.0.to_string()),
+    }
+}
+
+/// `GET /api/graphql?query=…`: queries only.
+pub async fn get(
+    State(state): State<AppState>,
+    Extension(schema): Extension<WvsSchema>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let caller = match caller(&state, &headers, uri.query()).await {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    match async_graphql::http::parse_query_string(uri.query().unwrap_or_default()) {
+        Ok(request) => {
+            execute(
+                &state,
+                &schema,
+                BatchRequest::Single(request),
+                caller,
+                HttpMethod::Get,
+            )
+            .await
+        }
+        Err(error) => bad_request(&error.to_string()),
+    }
+}
+
+/// Authenticates the request's API credentials; the error is the response to send.
+async fn caller(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<Caller, Response> {
+    let credentials = api_credentials(headers, query).map_err(|reason| {
+        state.metrics.record_auth_failure(reason);
+        tracing::info!(reason = reason.as_str(), "credentials refused");
+        unauthorized(reason)
+    })?;
+    let principal: Option<Principal> = match credentials {
+        ApiCredentials::Anonymous => None,
+        ApiCredentials::Token(token) => match authenticate(state, &token).await {
+            Ok(principal) => Some(principal),
+            Err(Refusal::Invalid(reason)) => return Err(unauthorized(reason)),
+            Err(Refusal::Unavailable(_)) => return Err(unavailable()),
+        },
+    };
+    Ok(Caller(principal))
+}
+
+async fn execute(
+    state: &AppState,
+    schema: &WvsSchema,
+    batch: BatchRequest,
+    caller: Caller,
+    method: HttpMethod,
+) -> Response {
+    let attach = |request: Request| {
+        request
+            .data(caller.clone())
+            .data(method)
+            .data(DataLoader::new(
+                UserLoader {
+                    db: state.db.clone(),
+                },
+                tokio::spawn,
+            ))
+    };
+    let batch = match batch {
+        BatchRequest::Single(request) => BatchRequest::Single(attach(request)),
+        BatchRequest::Batch(requests) if requests.is_empty() => {
+            return bad_request("The batch is empty.");
+        }
+        BatchRequest::Batch(requests) if requests.len() > MAX_BATCH => {
+            return bad_request(&format!("A batch may hold at most {MAX_BATCH} requests."));
+        }
+        BatchRequest::Batch(requests) => {
+            BatchRequest::Batch(requests.into_iter().map(attach).collect())
+        }
+    };
+    let mut response = schema.execute_batch(batch).await;
+    match &mut response {
+        BatchResponse::Single(single) => annotate_errors(single),
+        BatchResponse::Batch(many) => many.iter_mut().for_each(annotate_errors),
+    }
+    match serde_json::to_value(&response) {
+        Ok(body) => (StatusCode::OK, Json(body)).into_response(),
+        Err(error) => {
+            tracing::error!(error = %error, "serializing a GraphQL response failed");
+            graphql_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                "Internal server error.",
+            )
+        }
+    }
+}
+
+fn bad_request(message: &str) -> Response {
+    graphql_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
+}
+
+/// Gives every error its `extensions.code`: domain errors through their one mapping, and
+/// the executor's own parse and validation errors a code of their kind.
+fn annotate_errors(response: &mut async_graphql::Response) {
+    for error in &mut response.errors {
+        let source = error.source.clone();
+        if let Some(domain) = source
+            .as_deref()
+            .and_then(|source| source.downcast_ref::<Error>())
+        {
+            domain.annotate(error);
+            continue;
+        }
+        let has_code = error
+            .extensions
+            .as_ref()
+            .is_some_and(|ext| ext.get("code").is_some());
+        if !has_code {
+            let code = if error.message.contains("Invalid value")
+                || error.message.contains("Failed to parse")
+            {
+                "BAD_USER_INPUT"
+            } else {
+                "GRAPHQL_VALIDATION_FAILED"
+            };
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("code", code);
+        }
+    }
+}
+
+/// `GET /-/graphiql`: the GraphiQL playground, pointed at `/api/graphql`.
+pub async fn graphiql() -> Html<&'static str> {
+    Html(GRAPHIQL_PAGE)
+}
+
+const GRAPHIQL_PAGE: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>WVS GraphiQL</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="https://unpkg.com/graphiql@3/graphiql.min.css">
+<style>body{margin:0;height:100vh}#graphiql{height:100vh}</style>
+</head>
+<body>
+<div id="graphiql">Loading GraphiQL… Send queries to <code>/api/graphql</code>; put your token in the Headers tab as
+<code>{"Authorization": "Bearer wvspat-…"}</code>.</div>
+<script src="https://unpkg.com/react@18/umd/react.production.min.js" crossorigin></script>
+<script src="https://unpkg.com/react-dom@18/umd/react-dom.production.min.js" crossorigin></script>
+<script src="https://unpkg.com/graphiql@3/graphiql.min.js" crossorigin></script>
+<script>
+  const fetcher = GraphiQL.createFetcher({ url: "/api/graphql" });
+  ReactDOM.createRoot(document.getElementById("graphiql")).render(
+    React.createElement(GraphiQL, { fetcher, defaultEditorToolsVisibility: true, shouldPersistHeaders: false })
+  );
+</script>
+</body>
+</html>
+"#;

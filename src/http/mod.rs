@@ -1,0 +1,42 @@
+//! The HTTP edge: routes, layers (observation, body limit, timeout), and the handlers.
+
+pub mod avatar;
+pub mod graphql;
+pub mod observe;
+pub mod ops;
+pub mod refusal;
+
+use std::time::Duration;
+
+use axum::{Router, middleware, routing::get};
+use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer};
+
+use crate::state::AppState;
+
+/// Largest request body accepted (GraphQL documents and variables).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Longest time a request may take before it is answered 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// All routes of the service.
+pub fn router(state: AppState) -> Router {
+    let schema = crate::graphql::build(state.clone());
+    Router::new()
+        .route("/api/graphql", get(graphql::get).post(graphql::post))
+        .route("/-/graphiql", get(graphql::graphiql))
+        .route("/-/health", get(ops::health))
+        .route("/-/readiness", get(ops::readiness))
+        .route("/-/metrics", get(ops::metrics))
+        .route("/-/avatars/{file}", get(avatar::avatar))
+        .layer(axum::Extension(schema))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            observe::observe,
+        ))
+        .with_state(state)
+}

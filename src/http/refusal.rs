@@ -1,0 +1,52 @@
+//! The answer to unusable credentials: 401, `WWW-Authenticate`, a GraphQL-shaped body, and
+//! the same message whatever the cause (the cause goes to the log and metrics only).
+
+use axum::{
+    Json,
+    http::{HeaderValue, StatusCode, header::WWW_AUTHENTICATE},
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+
+use crate::metrics::AuthFailure;
+
+/// What every refused token hears.
+pub const INVALID_TOKEN_MESSAGE: &str =
+    "Invalid token: it is malformed, unknown, revoked or expired, or its user is blocked.";
+const QUERY_STRING_MESSAGE: &str = "Access tokens are not accepted in the URL; send the token in an Authorization: Bearer or PRIVATE-TOKEN header.";
+
+/// The 401 response for `reason`.
+pub fn unauthorized(reason: AuthFailure) -> Response {
+    let message = match reason {
+        AuthFailure::QueryString => QUERY_STRING_MESSAGE,
+        _ => INVALID_TOKEN_MESSAGE,
+    };
+    let body = json!({
+        "data": null,
+        "errors": [{ "message": message, "extensions": { "code": "UNAUTHENTICATED" } }],
+    });
+    let mut response = (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+    response.headers_mut().insert(
+        WWW_AUTHENTICATE,
+        HeaderValue::from_static(r#"Bearer realm="WVS", error="invalid_token""#),
+    );
+    response
+}
+
+/// The 503 response when the database cannot be reached.
+pub fn unavailable() -> Response {
+    let body = json!({
+        "data": null,
+        "errors": [{ "message": "The service is temporarily unavailable.", "extensions": { "code": "SERVICE_UNAVAILABLE" } }],
+    });
+    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+}
+
+/// A GraphQL-shaped error response with `status` and `code`.
+pub fn graphql_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = json!({
+        "data": null,
+        "errors": [{ "message": message, "extensions": { "code": code } }],
+    });
+    (status, Json(body)).into_response()
+}

@@ -1,0 +1,19 @@
+//! WVS tokens: the personal-access-token service of the WVS platform.
+//!
+//! Data flows one way: HTTP edge (`http`) → authentication (`auth`) → GraphQL resolvers
+//! (`graphql`) → domain services (`tokens`, `users`) → `entity` → database.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod metrics;
+pub mod pagination;
+pub mod state;
+pub mod tokens;
+pub mod users;

@@ -1,0 +1,133 @@
+//! Process counters exposed at `/-/metrics` in the Prometheus text format. Plain atomics:
+//! the hot path pays one relaxed increment per counter it touches.
+
+use std::{
+    fmt::Write,
+    sync::atomic::{AtomicU64, Ordering::Relaxed},
+};
+
+/// Why an authentication attempt was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    Malformed,
+    Unknown,
+    Revoked,
+    Expired,
+    UserBlocked,
+    QueryString,
+}
+
+impl AuthFailure {
+    const ALL: [AuthFailure; 6] = [
+        AuthFailure::Malformed,
+        AuthFailure::Unknown,
+        AuthFailure::Revoked,
+        AuthFailure::Expired,
+        AuthFailure::UserBlocked,
+        AuthFailure::QueryString,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthFailure::Malformed => "malformed",
+            AuthFailure::Unknown => "unknown",
+            AuthFailure::Revoked => "revoked",
+            AuthFailure::Expired => "expired",
+            AuthFailure::UserBlocked => "user_blocked",
+            AuthFailure::QueryString => "token_in_query_string",
+        }
+    }
+}
+
+/// HTTP responses by status class.
+const OUTCOMES: [&str; 4] = ["2xx", "3xx", "4xx", "5xx"];
+
+/// All counters of the process.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    http_responses: [AtomicU64; 4],
+    auth_successes: AtomicU64,
+    auth_failures: [AtomicU64; 6],
+    last_used_writes: AtomicU64,
+    db_statements: AtomicU64,
+}
+
+impl Metrics {
+    pub fn record_response(&self, status: u16) {
+        let class = match status {
+            300..=399 => 1,
+            400..=499 => 2,
+            500..=599 => 3,
+            _ => 0,
+        };
+        self.http_responses[class].fetch_add(1, Relaxed);
+    }
+
+    pub fn record_auth_success(&self) {
+        self.auth_successes.fetch_add(1, Relaxed);
+    }
+
+    pub fn record_auth_failure(&self, reason: AuthFailure) {
+        self.auth_failures[reason as usize].fetch_add(1, Relaxed);
+    }
+
+    pub fn record_last_used_writes(&self, rows: u64) {
+        self.last_used_writes.fetch_add(rows, Relaxed);
+    }
+
+    pub fn record_db_statement(&self) {
+        self.db_statements.fetch_add(1, Relaxed);
+    }
+
+    /// Rows written by the last-used recorder since start.
+    pub fn last_used_writes(&self) -> u64 {
+        self.last_used_writes.load(Relaxed)
+    }
+
+    /// Database statements run through the pool since start.
+    pub fn db_statements(&self) -> u64 {
+        self.db_statements.load(Relaxed)
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP wvs_http_responses_total HTTP responses by status class.\n");
+        out.push_str("# TYPE wvs_http_responses_total counter\n");
+        for (outcome, counter) in OUTCOMES.iter().zip(&self.http_responses) {
+            let _ = writeln!(
+                out,
+                "wvs_http_responses_total{{outcome=\"{outcome}\"}} {}",
+                counter.load(Relaxed)
+            );
+        }
+        out.push_str("# HELP wvs_auth_successes_total Requests authenticated by a token.\n");
+        out.push_str("# TYPE wvs_auth_successes_total counter\n");
+        let _ = writeln!(
+            out,
+            "wvs_auth_successes_total {}",
+            self.auth_successes.load(Relaxed)
+        );
+        out.push_str("# HELP wvs_auth_failures_total Refused credentials by reason.\n");
+        out.push_str("# TYPE wvs_auth_failures_total counter\n");
+        for reason in AuthFailure::ALL {
+            let _ = writeln!(
+                out,
+                "wvs_auth_failures_total{{reason=\"{}\"}} {}",
+                reason.as_str(),
+                self.auth_failures[reason as usize].load(Relaxed)
+            );
+        }
+        out.push_str("# HELP wvs_last_used_writes_total Token last-used timestamps written.\n");
+        out.push_str("# TYPE wvs_last_used_writes_total counter\n");
+        let _ = writeln!(
+            out,
+            "wvs_last_used_writes_total {}",
+            self.last_used_writes()
+        );
+        out.push_str("# HELP wvs_db_statements_total Database statements executed.\n");
+        out.push_str("# TYPE wvs_db_statements_total counter\n");
+        let _ = writeln!(out, "wvs_db_statements_total {}", self.db_statements());
+        out
+    }
+}

@@ -1,0 +1,46 @@
+//! `AppState`: what every handler and service call needs, cheap to clone.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+use tokio::sync::Semaphore;
+
+use crate::{
+    clock::Clock, config::Config, metrics::Metrics, tokens::last_used::LastUsedRecorder,
+    tokens::secret::SecretKey,
+};
+
+/// Shared application state.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+    pub clock: Arc<dyn Clock>,
+    pub secret_key: SecretKey,
+    pub metrics: Arc<Metrics>,
+    pub last_used: LastUsedRecorder,
+    /// Bounds concurrent argon2 work so password checks cannot starve the API.
+    pub password_hashing: Arc<Semaphore>,
+}
+
+impl AppState {
+    /// Assembles the state and starts the last-used recorder on the current runtime.
+    pub fn new(
+        db: DatabaseConnection,
+        config: Config,
+        clock: Arc<dyn Clock>,
+        secret_key: SecretKey,
+        metrics: Arc<Metrics>,
+    ) -> AppState {
+        let last_used = LastUsedRecorder::start(db.clone(), clock.clone(), metrics.clone());
+        AppState {
+            db,
+            config: Arc::new(config),
+            clock,
+            secret_key,
+            metrics,
+            last_used,
+            password_hashing: Arc::new(Semaphore::new(2)),
+        }
+    }
+}

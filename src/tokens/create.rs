@@ -1,0 +1,148 @@
+//! Creating tokens: the one path through which every surface (GraphQL, web, shell) issues one.
+
+use chrono::NaiveDate;
+use entity::{personal_access_token as pat, user};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+
+use crate::{
+    auth::principal::Principal,
+    error::{Error, Result},
+    state::AppState,
+    tokens::{
+        input::{ExpiryDate, ExpiryPolicy, TokenDescription, TokenName, parse_scopes},
+        scope::{Scope, ScopeSet},
+        secret::TokenSecret,
+    },
+    users::UserState,
+};
+
+/// What a caller asks for, unparsed: every surface builds one of these.
+#[derive(Debug, Clone, Default)]
+pub struct CreateRequest {
+    pub name: String,
+    pub description: Option<String>,
+    pub expires_at: Option<NaiveDate>,
+    pub scopes: Vec<Scope>,
+}
+
+/// A freshly issued token: the only time the plain secret exists outside the client.
+#[derive(Debug)]
+pub struct CreatedToken {
+    pub secret: TokenSecret,
+    pub token: pat::Model,
+}
+
+/// The parsed, checked attributes of a token about to be inserted.
+pub(crate) struct NewToken {
+    pub owner_id: i64,
+    pub name: String,
+    pub description: Option<String>,
+    pub scopes: ScopeSet,
+    pub expires_at: Option<NaiveDate>,
+    pub impersonation: bool,
+    pub created_by_id: Option<i64>,
+    pub previous_token_id: Option<i64>,
+}
+
+/// The instance's expiry rules.
+pub fn expiry_policy(state: &AppState) -> ExpiryPolicy {
+    ExpiryPolicy {
+        max_lifetime_days: state.config.token_max_lifetime_days,
+    }
+}
+
+/// Creates a personal access token for the acting user.
+pub async fn create_own(
+    state: &AppState,
+    actor: &Principal,
+    request: CreateRequest,
+) -> Result<CreatedToken> {
+    let owner = actor.user.clone();
+    create(state, actor, &owner, request, false).await
+}
+
+/// Creates a token owned by `owner`; `impersonation` marks an admin-made token for another user.
+pub async fn create(
+    state: &AppState,
+    actor: &Principal,
+    owner: &user::Model,
+    request: CreateRequest,
+    impersonation: bool,
+) -> Result<CreatedToken> {
+    let name = TokenName::parse(&request.name)?;
+    let description = TokenDescription::parse(request.description.as_deref())?;
+    let scopes = parse_scopes(&request.scopes)?;
+    let expires_at = ExpiryDate::parse(
+        request.expires_at,
+        state.clock.today(),
+        expiry_policy(state),
+    )?;
+    check_scopes_allowed(actor, owner, scopes)?;
+    if impersonation {
+        actor.require_admin()?;
+    }
+    if UserState::of(owner) != UserState::Active {
+        return Err(Error::bad_input("userId", "the user is blocked"));
+    }
+    let new = NewToken {
+        owner_id: owner.id,
+        name: name.as_str().to_owned(),
+        description: description.into_inner(),
+        scopes,
+        expires_at: expires_at.date(),
+        impersonation,
+        created_by_id: impersonation.then_some(actor.user.id),
+        previous_token_id: None,
+    };
+    insert(&state.db, state, new).await
+}
+
+/// The scope rules that depend on who asks: `sudo` only for admins, and a token can never
+/// mint a token with a scope it lacks itself.
+pub(crate) fn check_scopes_allowed(
+    actor: &Principal,
+    owner: &user::Model,
+    scopes: ScopeSet,
+) -> Result<()> {
+    if scopes.contains(Scope::Sudo) && !owner.admin {
+        return Err(Error::bad_input(
+            "scopes",
+            "sudo is only available to administrators",
+        ));
+    }
+    if let Some(own_scopes) = actor.token_scopes()
+        && !own_scopes.is_superset_of(scopes)
+    {
+        return Err(Error::Forbidden(
+            "A token can only create tokens with scopes it has itself.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Inserts a token with a fresh secret, returning the secret once.
+pub(crate) async fn insert(
+    db: &impl ConnectionTrait,
+    state: &AppState,
+    new: NewToken,
+) -> Result<CreatedToken> {
+    let secret = TokenSecret::generate();
+    let token = pat::ActiveModel {
+        user_id: Set(new.owner_id),
+        name: Set(new.name),
+        description: Set(new.description),
+        scopes: Set(new.scopes.to_stored()),
+        digest: Set(secret.digest(&state.secret_key).to_vec()),
+        created_at: Set(state.clock.now()),
+        expires_at: Set(new.expires_at),
+        last_used_at: Set(None),
+        revoked_at: Set(None),
+        impersonation: Set(new.impersonation),
+        created_by_id: Set(new.created_by_id),
+        previous_token_id: Set(new.previous_token_id),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(CreatedToken { secret, token })
+}

@@ -1,0 +1,96 @@
+//! Listing tokens: newest first, keyset pagination on the id, filters by state and name.
+
+use entity::{personal_access_token as pat, user};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait, Func, LikeExpr},
+};
+
+use crate::{
+    auth::principal::Principal,
+    error::{Error, Result},
+    pagination::{Page, PageRequest},
+    state::AppState,
+    users::UserState,
+};
+
+/// Which tokens to list by lifecycle state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StateFilter {
+    #[default]
+    Active,
+    /// Revoked or expired (or owned by a blocked user).
+    Inactive,
+    All,
+}
+
+/// Filters of the token list.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub state: StateFilter,
+    pub search: Option<String>,
+    /// Another user's tokens (admins only).
+    pub user_id: Option<i64>,
+    /// Impersonation tokens instead of personal ones (admins only).
+    pub impersonation: Option<bool>,
+}
+
+/// Lists the tokens the principal may see under `filter`.
+pub async fn list(
+    state: &AppState,
+    actor: &Principal,
+    filter: ListFilter,
+    page: PageRequest,
+) -> Result<Page<pat::Model>> {
+    let owner_id = filter.user_id.unwrap_or(actor.user.id);
+    let impersonation = filter.impersonation.unwrap_or(false);
+    if (owner_id != actor.user.id || impersonation) && !actor.is_admin() {
+        return Err(Error::Forbidden(
+            "Only administrators can list other users' or impersonation tokens.".into(),
+        ));
+    }
+    let owner = user::Entity::find_by_id(owner_id)
+        .one(&state.db)
+        .await?
+        .ok_or(Error::NotFound("User"))?;
+    let owner_active = UserState::of(&owner) == UserState::Active;
+    let today = state.clock.today();
+    let active = Condition::all().add(pat::Column::RevokedAt.is_null()).add(
+        Condition::any()
+            .add(pat::Column::ExpiresAt.is_null())
+            .add(pat::Column::ExpiresAt.gt(today)),
+    );
+    let mut query = pat::Entity::find()
+        .filter(pat::Column::UserId.eq(owner_id))
+        .filter(pat::Column::Impersonation.eq(impersonation));
+    query = match (filter.state, owner_active) {
+        (StateFilter::All, _) | (StateFilter::Inactive, false) => query,
+        (StateFilter::Active, true) => query.filter(active),
+        (StateFilter::Inactive, true) => query.filter(active.not()),
+        (StateFilter::Active, false) => return Ok(Page::empty()),
+    };
+    if let Some(search) = filter
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let pattern = format!(
+            "%{}%",
+            crate::pagination::escape_like(&search.to_lowercase())
+        );
+        query = query.filter(
+            Expr::expr(Func::lower(Expr::col(pat::Column::Name)))
+                .like(LikeExpr::new(pattern).escape('\\')),
+        );
+    }
+    if let Some(after) = page.after {
+        query = query.filter(pat::Column::Id.lt(after));
+    }
+    let rows = query
+        .order_by_desc(pat::Column::Id)
+        .limit(page.first + 1)
+        .all(&state.db)
+        .await?;
+    Ok(Page::from_rows(rows, page.first, |token| token.id))
+}

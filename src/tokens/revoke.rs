@@ -1,0 +1,160 @@
+//! Revoking and rotating tokens. Rotation revokes the old token and issues its successor in
+//! one transaction; rotating a token that is already revoked is treated as a sign of a leak
+//! and revokes every token of its rotation chain.
+
+use std::collections::BTreeSet;
+
+use chrono::{Days, NaiveDate};
+use entity::{personal_access_token as pat, user};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
+    sea_query::{Expr, ExprTrait},
+};
+
+use crate::{
+    auth::principal::Principal,
+    error::{Error, Result},
+    state::AppState,
+    tokens::{
+        create::{CreatedToken, NewToken, check_scopes_allowed, expiry_policy, insert},
+        find_visible,
+        input::ExpiryDate,
+        scope::ScopeSet,
+    },
+};
+
+/// Revokes a token the principal may act on. Revoking a revoked token changes nothing.
+pub async fn revoke(state: &AppState, actor: &Principal, token_id: i64) -> Result<pat::Model> {
+    let token = find_visible(&state.db, actor, token_id).await?;
+    if token.revoked_at.is_some() {
+        return Ok(token);
+    }
+    let now = state.clock.now();
+    revoke_if_active(&state.db, token_id, now).await?;
+    pat::Entity::find_by_id(token_id)
+        .one(&state.db)
+        .await?
+        .ok_or(Error::NotFound("Personal access token"))
+}
+
+/// Revokes `token_id` unless already revoked; returns whether this call revoked it.
+async fn revoke_if_active(
+    db: &impl ConnectionTrait,
+    token_id: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool> {
+    let result = pat::Entity::update_many()
+        .col_expr(pat::Column::RevokedAt, Expr::value(now))
+        .filter(pat::Column::Id.eq(token_id))
+        .filter(pat::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Revokes `token_id` and issues a successor with the same name, description and scopes.
+/// Without `expires_at`, the successor gets the old token's lifetime counted from today
+/// (or none, if the old one never expired and the instance allows that).
+pub async fn rotate(
+    state: &AppState,
+    actor: &Principal,
+    token_id: i64,
+    expires_at: Option<NaiveDate>,
+) -> Result<CreatedToken> {
+    let old = find_visible(&state.db, actor, token_id).await?;
+    let today = state.clock.today();
+    let requested = expires_at.or_else(|| same_lifetime_from(&old, today));
+    let expiry = ExpiryDate::parse(requested, today, expiry_policy(state))?;
+    let scopes = ScopeSet::from_stored(&old.scopes);
+    let owner = user::Entity::find_by_id(old.user_id)
+        .one(&state.db)
+        .await?
+        .ok_or(Error::NotFound("User"))?;
+    check_scopes_allowed(actor, &owner, scopes)?;
+    if old.revoked_at.is_some() {
+        revoke_chain(state, old.id).await?;
+        return Err(already_revoked());
+    }
+    let now = state.clock.now();
+    let state_for_tx = state.clone();
+    let actor_id = actor.user.id;
+    let outcome = state
+        .db
+        .transaction::<_, Option<CreatedToken>, Error>(move |tx| {
+            Box::pin(async move {
+                // The conditional UPDATE settles races: of two concurrent rotations, one wins.
+                if !revoke_if_active(tx, old.id, now).await? {
+                    return Ok(None);
+                }
+                let new = NewToken {
+                    owner_id: old.user_id,
+                    name: old.name.clone(),
+                    description: old.description.clone(),
+                    scopes,
+                    expires_at: expiry.date(),
+                    impersonation: old.impersonation,
+                    created_by_id: old.impersonation.then_some(actor_id),
+                    previous_token_id: Some(old.id),
+                };
+                insert(tx, &state_for_tx, new).await.map(Some)
+            })
+        })
+        .await?;
+    match outcome {
+        Some(created) => Ok(created),
+        None => {
+            revoke_chain(state, token_id).await?;
+            Err(already_revoked())
+        }
+    }
+}
+
+fn already_revoked() -> Error {
+    Error::bad_input(
+        "id",
+        "this token was already revoked; as a precaution every token of its rotation chain has been revoked",
+    )
+}
+
+fn same_lifetime_from(old: &pat::Model, today: NaiveDate) -> Option<NaiveDate> {
+    let lifetime = old.expires_at? - old.created_at.date_naive();
+    let days = u64::try_from(lifetime.num_days())
+        .ok()
+        .filter(|&days| days > 0)?;
+    today.checked_add_days(Days::new(days))
+}
+
+/// Revokes every token linked to `token_id` by rotation, before and after it.
+async fn revoke_chain(state: &AppState, token_id: i64) -> Result<()> {
+    let now = state.clock.now();
+    let mut chain = BTreeSet::from([token_id]);
+    let mut frontier = vec![token_id];
+    while !frontier.is_empty() {
+        let linked = pat::Entity::find()
+            .filter(
+                pat::Column::Id
+                    .is_in(frontier.clone())
+                    .or(pat::Column::PreviousTokenId.is_in(frontier.clone())),
+            )
+            .all(&state.db)
+            .await?;
+        frontier.clear();
+        for token in linked {
+            for id in [Some(token.id), token.previous_token_id]
+                .into_iter()
+                .flatten()
+            {
+                if chain.insert(id) {
+                    frontier.push(id);
+                }
+            }
+        }
+    }
+    pat::Entity::update_many()
+        .col_expr(pat::Column::RevokedAt, Expr::value(now))
+        .filter(pat::Column::Id.is_in(chain))
+        .filter(pat::Column::RevokedAt.is_null())
+        .exec(&state.db)
+        .await?;
+    Ok(())
+}
