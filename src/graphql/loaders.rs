@@ -2,9 +2,12 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use async_graphql::dataloader::Loader;
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::user;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+
+/// The per-request user loader; its cache lives as long as the request.
+pub type UserDataLoader = DataLoader<UserLoader, HashMapCache>;
 
 /// Loads users by id, many at a time.
 pub struct UserLoader {

@@ -63,7 +63,7 @@ impl TokenQuery {
     async fn personal_access_tokens(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default_with = "AccessTokenState::Active")] state: AccessTokenState,
+        #[graphql(default_with = "Some(AccessTokenState::Active)")] state: Option<AccessTokenState>,
         search: Option<String>,
         user_id: Option<ID>,
         impersonation: Option<bool>,
@@ -73,7 +73,7 @@ impl TokenQuery {
         let actor = principal(ctx)?;
         let page = PageRequest::parse(first, after.as_deref())?;
         let filter = ListFilter {
-            state: state.into(),
+            state: state.unwrap_or(AccessTokenState::Active).into(),
             search,
             user_id: user_id
                 .map(|id| decode(Kind::User, &id, "userId"))

@@ -2,7 +2,7 @@
 //! run the request or batch with the caller attached, and make sure every error carries
 //! `extensions.code`.
 
-use async_graphql::{BatchRequest, BatchResponse, Request, dataloader::DataLoader};
+use async_graphql::{BatchRequest, BatchResponse, Request, dataloader::HashMapCache};
 use async_graphql_axum::{GraphQLBatchRequest, rejection::GraphQLRejection};
 use axum::{
     Extension, Json,
@@ -21,7 +21,7 @@ use crate::{
     graphql::{
         MAX_BATCH, WvsSchema,
         context::{Caller, HttpMethod},
-        loaders::UserLoader,
+        loaders::{UserDataLoader, UserLoader},
     },
     http::refusal::{graphql_error, unauthorized, unavailable},
     state::AppState,
@@ -113,11 +113,12 @@ async fn execute(
         request
             .data(caller.clone())
             .data(method)
-            .data(DataLoader::new(
+            .data(UserDataLoader::with_cache(
                 UserLoader {
                     db: state.db.clone(),
                 },
                 tokio::spawn,
+                HashMapCache::default(),
             ))
     };
     let batch = match batch {

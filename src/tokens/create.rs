@@ -98,7 +98,7 @@ pub async fn create(
 }
 
 /// The scope rules that depend on who asks: `sudo` only for admins, and a token can never
-/// mint a token with a scope it lacks itself.
+/// mint a token that can do more than itself (see [`ScopeSet::covers`]).
 pub(crate) fn check_scopes_allowed(
     actor: &Principal,
     owner: &user::Model,
@@ -111,10 +111,10 @@ pub(crate) fn check_scopes_allowed(
         ));
     }
     if let Some(own_scopes) = actor.token_scopes()
-        && !own_scopes.is_superset_of(scopes)
+        && !own_scopes.covers(scopes)
     {
         return Err(Error::Forbidden(
-            "A token can only create tokens with scopes it has itself.".into(),
+            "A token cannot create a token with more access than it has itself.".into(),
         ));
     }
     Ok(())

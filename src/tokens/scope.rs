@@ -156,9 +156,28 @@ impl ScopeSet {
         self.0 & scope.bit() != 0
     }
 
-    /// Whether every scope of `other` is in `self`.
-    pub fn is_superset_of(self, other: ScopeSet) -> bool {
-        self.0 & other.0 == other.0
+    /// Whether a token with these scopes may mint a token with `requested`: every access a
+    /// requested scope grants must already be granted here, and `sudo` (which grants no
+    /// access of its own but a whole identity switch) must be held literally.
+    pub fn covers(self, requested: ScopeSet) -> bool {
+        const EVERY_ACCESS: [Access; 7] = [
+            Access::Query,
+            Access::UserQuery,
+            Access::Mutation,
+            Access::GitPull,
+            Access::GitPush,
+            Access::RegistryPull,
+            Access::RegistryPush,
+        ];
+        requested.iter().all(|scope| {
+            if scope == Scope::Sudo {
+                return self.contains(Scope::Sudo);
+            }
+            let alone = ScopeSet(scope.bit());
+            EVERY_ACCESS
+                .into_iter()
+                .all(|access| !alone.permits(access) || self.permits(access))
+        })
     }
 
     /// Whether this set grants `access`.
@@ -241,8 +260,30 @@ mod tests {
             ScopeSet::from_distinct(&[Scope::Sudo, Scope::ReadUser, Scope::Api]).expect("set");
         assert_eq!(set.to_stored(), "api,read_user,sudo");
         assert_eq!(ScopeSet::from_stored(&set.to_stored()), set);
-        assert!(set.is_superset_of(ScopeSet::from_distinct(&[Scope::Api]).expect("set")));
-        assert!(!set.is_superset_of(ScopeSet::from_distinct(&[Scope::ReadApi]).expect("set")));
+    }
+
+    #[test]
+    fn coverage_follows_what_scopes_grant_and_sudo_must_be_held() {
+        let set = |scopes: &[Scope]| ScopeSet::from_distinct(scopes).expect("set");
+        let api = set(&[Scope::Api]);
+        for scope in Scope::ALL {
+            assert_eq!(
+                api.covers(set(&[scope])),
+                scope != Scope::Sudo,
+                "api covers {scope}"
+            );
+        }
+        assert!(set(&[Scope::Api, Scope::Sudo]).covers(set(&[Scope::Sudo, Scope::ReadApi])));
+        let read_api = set(&[Scope::ReadApi]);
+        assert!(read_api.covers(set(&[
+            Scope::ReadUser,
+            Scope::ReadRepository,
+            Scope::ReadRegistry
+        ])));
+        assert!(!read_api.covers(set(&[Scope::WriteRepository])));
+        assert!(!read_api.covers(api));
+        assert!(set(&[Scope::WriteRepository]).covers(set(&[Scope::ReadRepository])));
+        assert!(!set(&[Scope::WriteRegistry]).covers(set(&[Scope::ReadRegistry])));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The `PersonalAccessToken` type and its create payload.
 
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject, dataloader::DataLoader};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use entity::personal_access_token as pat;
 
 use crate::{
@@ -8,7 +8,7 @@ use crate::{
     graphql::{
         context::app,
         ids::{Kind, encode},
-        loaders::UserLoader,
+        loaders::UserDataLoader,
         scalars::{Date, Time},
         types::{scope::AccessTokenScope, user::User},
     },
@@ -21,7 +21,7 @@ pub struct PersonalAccessToken(pub pat::Model);
 
 impl PersonalAccessToken {
     async fn owner(&self, ctx: &Context<'_>) -> async_graphql::Result<entity::user::Model> {
-        ctx.data_unchecked::<DataLoader<UserLoader>>()
+        ctx.data::<UserDataLoader>()?
             .load_one(self.0.user_id)
             .await
             .map_err(|error| Error::Internal(anyhow::anyhow!("loading a token's owner: {error}")))?

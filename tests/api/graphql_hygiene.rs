@@ -1,0 +1,179 @@
+//! GraphQL limits and surfaces: depth, complexity, batch and body size, GET for queries,
+//! GraphiQL, error codes, and `schema.graphql` matching the live schema.
+
+use serde_json::{Value, json};
+use wvs::tokens::scope::Scope;
+
+use crate::harness::{TestApp, error_code};
+
+#[test]
+fn schema_graphql_is_the_output_of_wvs_schema() {
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql"))
+        .expect("schema.graphql");
+    assert!(
+        committed == wvs::graphql::sdl(),
+        "schema.graphql is stale: run `cargo run -- schema > schema.graphql`"
+    );
+}
+
+#[tokio::test]
+async fn deep_and_expensive_queries_are_refused() {
+    let app = TestApp::spawn().await;
+    let alice = app.user("alice").await;
+    let token = app.token(&alice, &[Scope::Api]).await;
+    let reasonable = "{ personalAccessTokens { edges { node { user { username } } } nodes { user { username } } pageInfo { hasNextPage } } }";
+    app.gql_ok(&token, reasonable, json!({})).await;
+
+    // Thousands of aliases blow the complexity budget.
+    let aliases: String = (0..2000)
+        .map(|i| format!("a{i}: currentUser {{ id }} "))
+        .collect();
+    let (status, body) = app
+        .gql(Some(&token), &format!("{{ {aliases} }}"), json!({}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(error_code(&body), "GRAPHQL_VALIDATION_FAILED");
+
+    // Too deep.
+    let too_deep = format!(
+        "{{ __type(name: \"User\") {}name{} }}",
+        "{ fields { type { ofType ".repeat(6),
+        " } } }".repeat(6)
+    );
+    let (_, body) = app.gql(Some(&token), &too_deep, json!({})).await;
+    assert_eq!(error_code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
+
+    // Recursion through fragments is refused, never a stack overflow.
+    let (status, body) = app
+        .gql(
+            Some(&token),
+            "query { ...A } fragment A on Query { ...B } fragment B on Query { ...A }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(error_code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
+}
+
+#[tokio::test]
+async fn oversized_batches_and_bodies_are_refused() {
+    let app = TestApp::spawn().await;
+    let batch: Vec<Value> = (0..11)
+        .map(|_| json!({ "query": "{ accessTokenScopes { name } }" }))
+        .collect();
+    let response = app
+        .client
+        .post(app.url("/api/graphql"))
+        .json(&batch)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(error_code(&body), "BAD_REQUEST");
+    let ten: Vec<Value> = (0..10)
+        .map(|_| json!({ "query": "{ accessTokenScopes { name } }" }))
+        .collect();
+    let response = app
+        .client
+        .post(app.url("/api/graphql"))
+        .json(&ten)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), 200);
+
+    let huge = json!({ "query": "{ accessTokenScopes { name } }", "variables": { "x": "y".repeat(2 * 1024 * 1024) } });
+    let response = app
+        .client
+        .post(app.url("/api/graphql"))
+        .json(&huge)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), 413);
+
+    let response = app
+        .client
+        .post(app.url("/api/graphql"))
+        .header("content-type", "application/json")
+        .body("{ not json")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(error_code(&body), "BAD_REQUEST");
+}
+
+#[tokio::test]
+async fn get_runs_queries_and_graphiql_is_served() {
+    let app = TestApp::spawn().await;
+    let alice = app.user("alice").await;
+    let token = app.token(&alice, &[Scope::ReadApi]).await;
+    let response = app
+        .client
+        .get(app.url("/api/graphql"))
+        .query(&[("query", "{ currentUser { username } }")])
+        .header("PRIVATE-TOKEN", &token)
+        .send()
+        .await
+        .expect("get");
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["data"]["currentUser"]["username"], "alice");
+
+    let api = app.token(&alice, &[Scope::Api]).await;
+    let before = app.token_state().await;
+    let response = app
+        .client
+        .get(app.url("/api/graphql"))
+        .query(&[("query", "mutation { personalAccessTokenCreate(input: { name: \"x\", scopes: [API] }) { token } }")])
+        .bearer_auth(&api)
+        .send()
+        .await
+        .expect("get");
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(error_code(&body), "BAD_REQUEST", "{body}");
+    assert_eq!(app.token_state().await, before);
+
+    let page = app
+        .client
+        .get(app.url("/-/graphiql"))
+        .send()
+        .await
+        .expect("graphiql");
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.expect("html").contains("/api/graphql"));
+}
+
+#[tokio::test]
+async fn every_error_carries_a_code() {
+    let app = TestApp::spawn().await;
+    for (document, code) in [
+        ("{ noSuchField }", "GRAPHQL_VALIDATION_FAILED"),
+        ("{ currentUser { ", "GRAPHQL_VALIDATION_FAILED"),
+        (
+            "{ personalAccessTokens { nodes { id } } }",
+            "UNAUTHENTICATED",
+        ),
+    ] {
+        let (_, body) = app.gql(None, document, json!({})).await;
+        assert_eq!(error_code(&body), code, "{document}: {body}");
+    }
+    let scopes = app
+        .gql(
+            None,
+            "{ accessTokenScopes { name description adminOnly } }",
+            json!({}),
+        )
+        .await
+        .1;
+    let list = scopes["data"]["accessTokenScopes"]
+        .as_array()
+        .expect("scopes");
+    assert_eq!(list.len(), 8);
+    assert_eq!(
+        list[7],
+        json!({ "name": "SUDO", "description": wvs::tokens::scope::Scope::Sudo.description(), "adminOnly": true })
+    );
+}
