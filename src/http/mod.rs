@@ -9,7 +9,9 @@ pub mod refusal;
 use std::time::Duration;
 
 use axum::{Router, middleware, routing::get};
-use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer};
+use tower_http::{
+    catch_panic::CatchPanicLayer, limit::RequestBodyLimitLayer, timeout::TimeoutLayer,
+};
 
 use crate::state::AppState;
 

@@ -50,3 +50,19 @@ pub fn graphql_error(status: StatusCode, code: &str, message: &str) -> Response 
     });
     (status, Json(body)).into_response()
 }
+
+/// The 500 answer when a handler panicked: the client learns only `INTERNAL`; the panic
+/// message goes to the log (it never holds a token: secrets are redacted in `Debug`).
+pub fn internal_error_after_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    tracing::error!(panic = detail, "request handler panicked");
+    graphql_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "INTERNAL",
+        "Internal server error.",
+    )
+}

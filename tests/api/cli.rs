@@ -251,6 +251,27 @@ fn serve_starts_on_a_fresh_machine_and_stops_cleanly_on_sigterm() {
     .expect("client");
     assert!(body.starts_with("HTTP/1.1 200"), "{body}");
     assert!(dir.path().join("wvs-data/wvs.db").exists());
+
+    // Tokens presented in every wrong place never reach the log.
+    let token = wvs::tokens::secret::TokenSecret::generate()
+        .expose()
+        .to_owned();
+    for request in [
+        format!(
+            "GET /api/graphql?private_token={token} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        ),
+        format!("GET /{token}/x.git/info/refs HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+        format!(
+            "POST /api/graphql HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+        ),
+    ] {
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+        stream.write_all(request.as_bytes()).expect("write");
+        let mut response = String::new();
+        std::io::Read::read_to_string(&mut stream, &mut response).expect("read");
+        assert!(!response.contains(&token[7..]), "token echoed: {response}");
+    }
+
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -258,4 +279,8 @@ fn serve_starts_on_a_fresh_machine_and_stops_cleanly_on_sigterm() {
     assert!(killed.success());
     let status = child.wait().expect("wait");
     assert!(status.success(), "{status:?}");
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut log).expect("log");
+    assert!(log.contains("request"), "no request log lines: {log}");
+    assert!(!log.contains(&token[7..]), "token in the log:\n{log}");
 }
