@@ -36,6 +36,7 @@ pub fn router(state: AppState) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
+        .layer(CatchPanicLayer::custom(refusal::internal_error_after_panic))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             observe::observe,
