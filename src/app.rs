@@ -36,6 +36,7 @@ pub async fn serve(
     .await
     .context("serving HTTP failed")?;
     state.last_used.flush().await;
+    state.refusals.flush().await;
     Ok(())
 }
 

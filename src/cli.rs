@@ -11,6 +11,7 @@ use crate::{
     clock::SystemClock,
     config::Config,
     graphql::scalars::parse_date,
+    settings::{self, SettingsUpdate},
     tokens::{self, create::CreateRequest, input::parse_scope_names},
     users::{self, create::NewUser},
 };
@@ -39,8 +40,35 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Show or change the instance's token policy.
+    Settings {
+        #[command(subcommand)]
+        command: SettingsCommand,
+    },
     /// Print the GraphQL schema (SDL).
     Schema,
+}
+
+#[derive(Subcommand, Debug)]
+enum SettingsCommand {
+    /// Print the token policy.
+    Show,
+    /// Change the token policy (e.g. to re-enable tokens when no one can reach the API).
+    Update(SettingsUpdateArgs),
+}
+
+#[derive(Args, Debug)]
+struct SettingsUpdateArgs {
+    /// The administrator the change is recorded under in the audit log.
+    #[arg(long)]
+    username: String,
+    #[arg(long)]
+    require_token_expiry: Option<bool>,
+    /// A number of days, or `none` to remove the limit.
+    #[arg(long)]
+    token_max_lifetime_days: Option<String>,
+    #[arg(long)]
+    personal_access_tokens_disabled: Option<bool>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -125,6 +153,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let user = users::create::create(
                 &state,
+                None,
                 NewUser {
                     username: args.username,
                     email: args.email,
@@ -136,6 +165,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
             .map_err(anyhow::Error::from)?;
             println!("{}", user.id);
+            Ok(())
+        }
+        Command::Settings { command } => {
+            let state = app::start(config, Arc::new(SystemClock)).await?;
+            let current = match command {
+                SettingsCommand::Show => state.settings.get(&state.db).await?,
+                SettingsCommand::Update(args) => update_settings(&state, args).await?,
+            };
+            println!("require_token_expiry = {}", current.require_token_expiry);
+            match current.token_max_lifetime_days {
+                Some(days) => println!("token_max_lifetime_days = {days}"),
+                None => println!("token_max_lifetime_days = none"),
+            }
+            println!(
+                "personal_access_tokens_disabled = {}",
+                current.personal_access_tokens_disabled
+            );
             Ok(())
         }
         Command::Token {
@@ -156,6 +202,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let shell = Principal {
                 user: owner.clone(),
                 credential: Credential::Shell,
+                ip: None,
             };
             let request = CreateRequest {
                 name: args.name,
@@ -169,6 +216,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn update_settings(
+    state: &crate::state::AppState,
+    args: SettingsUpdateArgs,
+) -> anyhow::Result<settings::InstanceSettings> {
+    let admin = users::find_by_username(&state.db, &args.username)
+        .await?
+        .filter(|user| user.admin)
+        .with_context(|| format!("--username: {:?} is not an administrator", args.username))?;
+    let token_max_lifetime_days = match args.token_max_lifetime_days.as_deref().map(str::trim) {
+        None => None,
+        Some("none") => Some(None),
+        Some(days) => Some(Some(days.parse::<i32>().ok().context(
+            "--token-max-lifetime-days: expected a number of days or `none`",
+        )?)),
+    };
+    let actor = Principal {
+        user: admin,
+        credential: Credential::Shell,
+        ip: None,
+    };
+    let update = SettingsUpdate {
+        require_token_expiry: args.require_token_expiry,
+        token_max_lifetime_days,
+        personal_access_tokens_disabled: args.personal_access_tokens_disabled,
+    };
+    Ok(settings::update(state, &actor, update).await?)
 }
 
 fn read_password() -> anyhow::Result<String> {

@@ -19,8 +19,6 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub secret: SecretSource,
     pub external_url: String,
-    /// Longest lifetime of a token in days (inclusive), when the instance sets one.
-    pub token_max_lifetime_days: Option<u32>,
 }
 
 /// Where the secret key comes from.
@@ -138,23 +136,12 @@ impl Config {
         if !(external_url.starts_with("http://") || external_url.starts_with("https://")) {
             bail!("WVS_EXTERNAL_URL: expected an http:// or https:// URL");
         }
-        let token_max_lifetime_days = match get("WVS_TOKEN_MAX_LIFETIME_DAYS") {
-            None => None,
-            Some(days) => Some(
-                days.trim()
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|days| (1..=36_500).contains(days))
-                    .context("WVS_TOKEN_MAX_LIFETIME_DAYS: expected a whole number of days from 1 to 36500")?,
-            ),
-        };
         Ok(Config {
             listen,
             database_url,
             data_dir,
             secret,
             external_url,
-            token_max_lifetime_days,
         })
     }
 
@@ -284,7 +271,6 @@ mod tests {
             ("WVS_LISTEN", "nope"),
             ("WVS_DATABASE_URL", "mysql://x"),
             ("WVS_EXTERNAL_URL", "ftp://x"),
-            ("WVS_TOKEN_MAX_LIFETIME_DAYS", "0"),
         ] {
             let error = config(&[(name, value)]).expect_err(name);
             assert!(format!("{error:#}").starts_with(name), "{error:#}");

@@ -4,6 +4,7 @@
 //! (`graphql`) → domain services (`tokens`, `users`) → `entity` → database.
 
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod clock;
@@ -14,6 +15,7 @@ pub mod graphql;
 pub mod http;
 pub mod metrics;
 pub mod pagination;
+pub mod settings;
 pub mod state;
 pub mod tokens;
 pub mod users;

@@ -15,16 +15,19 @@ pub enum AuthFailure {
     Expired,
     UserBlocked,
     QueryString,
+    /// Personal access tokens are disabled on this instance.
+    TokensDisabled,
 }
 
 impl AuthFailure {
-    const ALL: [AuthFailure; 6] = [
+    const ALL: [AuthFailure; 7] = [
         AuthFailure::Malformed,
         AuthFailure::Unknown,
         AuthFailure::Revoked,
         AuthFailure::Expired,
         AuthFailure::UserBlocked,
         AuthFailure::QueryString,
+        AuthFailure::TokensDisabled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -35,6 +38,7 @@ impl AuthFailure {
             AuthFailure::Expired => "expired",
             AuthFailure::UserBlocked => "user_blocked",
             AuthFailure::QueryString => "token_in_query_string",
+            AuthFailure::TokensDisabled => "tokens_disabled",
         }
     }
 }
@@ -47,7 +51,7 @@ const OUTCOMES: [&str; 4] = ["2xx", "3xx", "4xx", "5xx"];
 pub struct Metrics {
     http_responses: [AtomicU64; 4],
     auth_successes: AtomicU64,
-    auth_failures: [AtomicU64; 6],
+    auth_failures: [AtomicU64; 7],
     last_used_writes: AtomicU64,
     db_statements: AtomicU64,
 }

@@ -6,8 +6,8 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::Semaphore;
 
 use crate::{
-    clock::Clock, config::Config, metrics::Metrics, tokens::last_used::LastUsedRecorder,
-    tokens::secret::SecretKey,
+    audit::refusals::RefusalLog, clock::Clock, config::Config, metrics::Metrics,
+    settings::SettingsCache, tokens::last_used::LastUsedRecorder, tokens::secret::SecretKey,
 };
 
 /// Shared application state.
@@ -19,12 +19,16 @@ pub struct AppState {
     pub secret_key: SecretKey,
     pub metrics: Arc<Metrics>,
     pub last_used: LastUsedRecorder,
+    /// The instance's token policy, cached for at most a second.
+    pub settings: Arc<SettingsCache>,
+    /// Background writer of refused authentications to the audit log.
+    pub refusals: RefusalLog,
     /// Bounds concurrent argon2 work so password checks cannot starve the API.
     pub password_hashing: Arc<Semaphore>,
 }
 
 impl AppState {
-    /// Assembles the state and starts the last-used recorder on the current runtime.
+    /// Assembles the state and starts the background writers on the current runtime.
     pub fn new(
         db: DatabaseConnection,
         config: Config,
@@ -33,6 +37,7 @@ impl AppState {
         metrics: Arc<Metrics>,
     ) -> AppState {
         let last_used = LastUsedRecorder::start(db.clone(), clock.clone(), metrics.clone());
+        let refusals = RefusalLog::start(db.clone());
         AppState {
             db,
             config: Arc::new(config),
@@ -40,6 +45,8 @@ impl AppState {
             secret_key,
             metrics,
             last_used,
+            settings: Arc::new(SettingsCache::default()),
+            refusals,
             password_hashing: Arc::new(Semaphore::new(2)),
         }
     }

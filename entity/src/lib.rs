@@ -1,4 +1,6 @@
 //! SeaORM entities: the tables of WVS tokens and nothing else (no GraphQL, no rules).
 
+pub mod audit_event;
+pub mod instance_setting;
 pub mod personal_access_token;
 pub mod user;

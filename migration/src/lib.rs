@@ -6,6 +6,8 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261201_000001_create_users;
 mod m20261201_000002_create_personal_access_tokens;
+mod m20261203_000003_create_instance_settings;
+mod m20261203_000004_create_audit_events;
 
 /// All migrations, in order.
 pub struct Migrator;
@@ -16,6 +18,8 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261201_000001_create_users::Migration),
             Box::new(m20261201_000002_create_personal_access_tokens::Migration),
+            Box::new(m20261203_000003_create_instance_settings::Migration),
+            Box::new(m20261203_000004_create_audit_events::Migration),
         ]
     }
 }

@@ -3,4 +3,5 @@
 
 pub mod credentials;
 pub mod principal;
+pub mod sudo;
 pub mod token;

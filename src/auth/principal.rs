@@ -1,17 +1,23 @@
-//! `Principal`: who is acting, and through which credential (which bounds what they may do).
+//! `Principal`: who is acting, through which credential (which bounds what they may do),
+//! and from which address.
+
+use std::net::IpAddr;
 
 use entity::{personal_access_token as pat, user};
 
 use crate::{
+    audit::Party,
     error::{Error, Result},
     tokens::scope::{Access, ScopeSet},
 };
 
-/// An authenticated actor.
+/// An authenticated actor. Under sudo, `user` is the user acted as.
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub user: user::Model,
     pub credential: Credential,
+    /// The client's address, for the audit log (`None` at the shell).
+    pub ip: Option<IpAddr>,
 }
 
 /// How the principal proved who they are.
@@ -19,6 +25,8 @@ pub struct Principal {
 pub enum Credential {
     /// A personal access token; its scopes bound the request.
     Token(pat::Model),
+    /// An administrator's `sudo` token acting as `Principal::user`.
+    Sudo { token: pat::Model, admin: user::Model },
     /// A signed-in browser session: the user's full rights.
     Session,
     /// The operator at the server's shell (`wvs token create`): full rights.
@@ -28,16 +36,13 @@ pub enum Credential {
 impl Principal {
     /// The scopes bounding this request, when it is authenticated by a token.
     pub fn token_scopes(&self) -> Option<ScopeSet> {
-        match &self.credential {
-            Credential::Token(token) => Some(ScopeSet::from_stored(&token.scopes)),
-            Credential::Session | Credential::Shell => None,
-        }
+        self.token().map(|token| ScopeSet::from_stored(&token.scopes))
     }
 
     /// The token authenticating this request, if any.
     pub fn token(&self) -> Option<&pat::Model> {
         match &self.credential {
-            Credential::Token(token) => Some(token),
+            Credential::Token(token) | Credential::Sudo { token, .. } => Some(token),
             Credential::Session | Credential::Shell => None,
         }
     }
@@ -52,6 +57,7 @@ impl Principal {
         }
     }
 
+    /// Whether the acting user is an administrator (under sudo: the user acted as).
     pub fn is_admin(&self) -> bool {
         self.user.admin || matches!(self.credential, Credential::Shell)
     }
@@ -62,6 +68,29 @@ impl Principal {
             Ok(())
         } else {
             Err(Error::Forbidden("Only administrators can do this.".into()))
+        }
+    }
+
+    /// The real person behind the request: the administrator under sudo.
+    pub fn audit_actor(&self) -> Party {
+        match &self.credential {
+            Credential::Sudo { admin, .. } => admin.into(),
+            _ => (&self.user).into(),
+        }
+    }
+
+    /// The user acted as, under sudo.
+    pub fn sudo_as(&self) -> Option<Party> {
+        matches!(self.credential, Credential::Sudo { .. }).then(|| (&self.user).into())
+    }
+
+    /// A short name of the credential kind, for the audit log.
+    pub fn credential_name(&self) -> &'static str {
+        match self.credential {
+            Credential::Token(_) => "token",
+            Credential::Sudo { .. } => "sudo",
+            Credential::Session => "session",
+            Credential::Shell => "shell",
         }
     }
 }

@@ -1,11 +1,14 @@
 //! Token authentication: parse (no I/O for junk), one indexed lookup by digest joined with
 //! the owner, then the checks that make a token active. The reason for a refusal goes to
-//! the log and metrics; the client hears one message for all of them.
+//! the log, the metrics and the audit log; the client hears one message for all of them.
+
+use std::net::IpAddr;
 
 use entity::{personal_access_token as pat, user};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::{
+    audit::refusals::Refusal as RefusalRecord,
     auth::principal::{Credential, Principal},
     error::Error,
     metrics::AuthFailure,
@@ -23,28 +26,66 @@ pub enum Refusal {
     Unavailable(Error),
 }
 
+/// Where a credential is presented (recorded with refusals).
+pub type Surface = &'static str;
+
 /// Turns a presented token into the principal it authenticates.
-pub async fn authenticate(state: &AppState, presented: &str) -> Result<Principal, Refusal> {
-    let result = lookup(state, presented).await;
-    match &result {
-        Ok(principal) => {
-            state.metrics.record_auth_success();
-            if let Some(token) = principal.token() {
+pub async fn authenticate(
+    state: &AppState,
+    presented: &str,
+    ip: Option<IpAddr>,
+    surface: Surface,
+) -> Result<Principal, Refusal> {
+    match lookup(state, presented).await {
+        Ok((token, owner)) => match check(state, &token, &owner).await {
+            Ok(()) => {
+                state.metrics.record_auth_success();
                 state.last_used.record(token.id, token.last_used_at);
+                Ok(Principal {
+                    user: owner,
+                    credential: Credential::Token(token),
+                    ip,
+                })
             }
-        }
+            Err(Refusal::Invalid(reason)) => {
+                refuse(state, reason, surface, ip, Some((&token, &owner)));
+                Err(Refusal::Invalid(reason))
+            }
+            Err(unavailable) => Err(unavailable),
+        },
         Err(Refusal::Invalid(reason)) => {
-            state.metrics.record_auth_failure(*reason);
-            tracing::info!(reason = reason.as_str(), "token refused");
+            refuse(state, reason, surface, ip, None);
+            Err(Refusal::Invalid(reason))
         }
-        Err(Refusal::Unavailable(error)) => tracing::error!(error = %error, "token lookup failed"),
+        Err(Refusal::Unavailable(error)) => {
+            tracing::error!(error = %error, "token lookup failed");
+            Err(Refusal::Unavailable(error))
+        }
     }
-    result
 }
 
-async fn lookup(state: &AppState, presented: &str) -> Result<Principal, Refusal> {
-    let secret =
-        TokenSecret::parse(presented).map_err(|_| Refusal::Invalid(AuthFailure::Malformed))?;
+/// Counts, logs and audits a refused credential (never the credential itself).
+pub fn refuse(
+    state: &AppState,
+    reason: AuthFailure,
+    surface: Surface,
+    ip: Option<IpAddr>,
+    token: Option<(&pat::Model, &user::Model)>,
+) {
+    state.metrics.record_auth_failure(reason);
+    tracing::info!(reason = reason.as_str(), surface, "credentials refused");
+    state.refusals.record(RefusalRecord {
+        reason,
+        surface,
+        owner: token.map(|(_, owner)| owner.into()),
+        token_id: token.map(|(token, _)| token.id),
+        ip,
+        at: state.clock.now(),
+    });
+}
+
+async fn lookup(state: &AppState, presented: &str) -> Result<(pat::Model, user::Model), Refusal> {
+    let secret = TokenSecret::parse(presented).map_err(|_| Refusal::Invalid(AuthFailure::Malformed))?;
     let digest = secret.digest(&state.secret_key).to_vec();
     let (token, owner) = pat::Entity::find()
         .filter(pat::Column::Digest.eq(digest))
@@ -54,17 +95,22 @@ async fn lookup(state: &AppState, presented: &str) -> Result<Principal, Refusal>
         .map_err(|error| Refusal::Unavailable(error.into()))?
         .ok_or(Refusal::Invalid(AuthFailure::Unknown))?;
     let owner = owner.ok_or(Refusal::Invalid(AuthFailure::Unknown))?;
+    Ok((token, owner))
+}
+
+async fn check(state: &AppState, token: &pat::Model, owner: &user::Model) -> Result<(), Refusal> {
     if token.revoked_at.is_some() {
         return Err(Refusal::Invalid(AuthFailure::Revoked));
     }
     if is_expired(token.expires_at, state.clock.today()) {
         return Err(Refusal::Invalid(AuthFailure::Expired));
     }
-    if UserState::of(&owner) != UserState::Active {
+    if UserState::of(owner) != UserState::Active {
         return Err(Refusal::Invalid(AuthFailure::UserBlocked));
     }
-    Ok(Principal {
-        user: owner,
-        credential: Credential::Token(token),
-    })
+    let settings = state.settings.get(&state.db).await.map_err(Refusal::Unavailable)?;
+    if settings.personal_access_tokens_disabled {
+        return Err(Refusal::Invalid(AuthFailure::TokensDisabled));
+    }
+    Ok(())
 }

@@ -1,10 +1,12 @@
 //! The GraphQL schema: query and mutation roots merged per domain, limits, the scope guard.
 
+pub mod audit;
 pub mod context;
 pub mod ids;
 pub mod loaders;
 pub mod scalars;
 pub mod scope_guard;
+pub mod settings;
 pub mod tokens;
 pub mod types;
 pub mod users;
@@ -15,11 +17,20 @@ use crate::state::AppState;
 
 /// Every query field.
 #[derive(MergedObject, Default)]
-pub struct Query(users::UserQuery, tokens::TokenQuery);
+pub struct Query(
+    users::UserQuery,
+    tokens::TokenQuery,
+    settings::SettingsQuery,
+    audit::AuditQuery,
+);
 
 /// Every mutation.
 #[derive(MergedObject, Default)]
-pub struct Mutation(tokens::TokenMutation, users::UserMutation);
+pub struct Mutation(
+    tokens::TokenMutation,
+    users::UserMutation,
+    settings::SettingsMutation,
+);
 
 /// The executable schema.
 pub type WvsSchema = Schema<Query, Mutation, EmptySubscription>;

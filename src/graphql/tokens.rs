@@ -6,7 +6,7 @@ use crate::{
     graphql::{
         context::{app, principal},
         ids::{Kind, decode},
-        scalars::Date,
+        scalars::{Date, Time},
         types::{
             connection::PersonalAccessTokenConnection,
             scope::AccessTokenScopeInfo,
@@ -58,7 +58,8 @@ impl TokenQuery {
     }
 
     /// The caller's own personal access tokens, newest first. Admins may pass `userId`
-    /// and `impersonation`.
+    /// and `impersonation`. The `…Before`/`…After` bounds are exclusive; a token never
+    /// used or without an expiry date matches no last-used or expiry bound.
     #[allow(clippy::too_many_arguments)]
     async fn personal_access_tokens(
         &self,
@@ -69,6 +70,12 @@ impl TokenQuery {
         impersonation: Option<bool>,
         first: Option<i32>,
         after: Option<String>,
+        created_before: Option<Time>,
+        created_after: Option<Time>,
+        last_used_before: Option<Time>,
+        last_used_after: Option<Time>,
+        expires_before: Option<Date>,
+        expires_after: Option<Date>,
     ) -> async_graphql::Result<PersonalAccessTokenConnection> {
         let actor = principal(ctx)?;
         let page = PageRequest::parse(first, after.as_deref())?;
@@ -79,6 +86,12 @@ impl TokenQuery {
                 .map(|id| decode(Kind::User, &id, "userId"))
                 .transpose()?,
             impersonation,
+            created_before: created_before.map(|time| time.0),
+            created_after: created_after.map(|time| time.0),
+            last_used_before: last_used_before.map(|time| time.0),
+            last_used_after: last_used_after.map(|time| time.0),
+            expires_before: expires_before.map(|date| date.0),
+            expires_after: expires_after.map(|date| date.0),
         };
         let found = tokens::list::list(app(ctx), actor, filter, page).await?;
         Ok(PersonalAccessTokenConnection::from_page(

@@ -73,6 +73,13 @@ pub struct UserPayload {
     pub user: User,
 }
 
+/// The deleted user.
+#[derive(SimpleObject)]
+pub struct UserDeletePayload {
+    pub id: ID,
+    pub username: String,
+}
+
 #[derive(Default)]
 pub struct UserMutation;
 
@@ -84,9 +91,10 @@ impl UserMutation {
         ctx: &Context<'_>,
         input: UserCreateInput,
     ) -> async_graphql::Result<UserPayload> {
-        principal(ctx)?.require_admin()?;
+        let actor = principal(ctx)?;
         let user = users::create::create(
             app(ctx),
+            Some(actor),
             NewUser {
                 username: input.username,
                 email: input.email,
@@ -108,6 +116,17 @@ impl UserMutation {
     async fn user_unblock(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<UserPayload> {
         set_state(ctx, id, UserState::Active).await
     }
+
+    /// Admins: deletes a user and every token they own.
+    async fn user_delete(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<UserDeletePayload> {
+        let actor = principal(ctx)?;
+        let user_id = decode(Kind::User, &id, "id")?;
+        let user = users::delete(app(ctx), actor, user_id).await?;
+        Ok(UserDeletePayload {
+            id,
+            username: user.username,
+        })
+    }
 }
 
 async fn set_state(
@@ -117,6 +136,6 @@ async fn set_state(
 ) -> async_graphql::Result<UserPayload> {
     let actor = principal(ctx)?;
     let user_id = decode(Kind::User, &id, "id")?;
-    let user = users::set_state(&app(ctx).db, actor, user_id, state).await?;
+    let user = users::set_state(app(ctx), actor, user_id, state).await?;
     Ok(UserPayload { user: User(user) })
 }

@@ -4,9 +4,11 @@
 
 use async_graphql::{BatchRequest, BatchResponse, Request, dataloader::HashMapCache};
 use async_graphql_axum::{GraphQLBatchRequest, rejection::GraphQLRejection};
+use std::net::{IpAddr, SocketAddr};
+
 use axum::{
     Extension, Json,
-    extract::State,
+    extract::{ConnectInfo, State},
     http::{HeaderMap, StatusCode, Uri},
     response::{Html, IntoResponse, Response},
 };
@@ -15,7 +17,8 @@ use crate::{
     auth::{
         credentials::{ApiCredentials, api_credentials},
         principal::Principal,
-        token::{Refusal, authenticate},
+        sudo::{SUDO_HEADER, act_as},
+        token::{Refusal, authenticate, refuse},
     },
     error::Error,
     graphql::{
@@ -31,11 +34,12 @@ use crate::{
 pub async fn post(
     State(state): State<AppState>,
     Extension(schema): Extension<WvsSchema>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     uri: Uri,
     request: Result<GraphQLBatchRequest, GraphQLRejection>,
 ) -> Response {
-    let caller = match caller(&state, &headers, uri.query()).await {
+    let caller = match caller(&state, &headers, uri.query(), peer.ip()).await {
         Ok(caller) => caller,
         Err(response) => return response,
     };
@@ -58,10 +62,11 @@ pub async fn post(
 pub async fn get(
     State(state): State<AppState>,
     Extension(schema): Extension<WvsSchema>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
-    let caller = match caller(&state, &headers, uri.query()).await {
+    let caller = match caller(&state, &headers, uri.query(), peer.ip()).await {
         Ok(caller) => caller,
         Err(response) => return response,
     };
@@ -80,26 +85,41 @@ pub async fn get(
     }
 }
 
-/// Authenticates the request's API credentials; the error is the response to send.
+/// Authenticates the request's API credentials (and applies `Sudo`); the error is the
+/// response to send.
 async fn caller(
     state: &AppState,
     headers: &HeaderMap,
     query: Option<&str>,
+    ip: IpAddr,
 ) -> Result<Caller, Response> {
     let credentials = api_credentials(headers, query).map_err(|reason| {
-        state.metrics.record_auth_failure(reason);
-        tracing::info!(reason = reason.as_str(), "credentials refused");
+        refuse(state, reason, "api", Some(ip), None);
         unauthorized(reason)
     })?;
     let principal: Option<Principal> = match credentials {
         ApiCredentials::Anonymous => None,
-        ApiCredentials::Token(token) => match authenticate(state, &token).await {
+        ApiCredentials::Token(token) => match authenticate(state, &token, Some(ip), "api").await {
             Ok(principal) => Some(principal),
             Err(Refusal::Invalid(reason)) => return Err(unauthorized(reason)),
             Err(Refusal::Unavailable(_)) => return Err(unavailable()),
         },
     };
-    Ok(Caller(principal))
+    let Some(sudo) = headers.get(SUDO_HEADER) else {
+        return Ok(Caller(principal));
+    };
+    let target = sudo.to_str().unwrap_or_default();
+    match act_as(state, principal, target).await {
+        Ok(acting) => Ok(Caller(Some(acting))),
+        Err(error) => {
+            let status = match error {
+                Error::NotFound(_) => StatusCode::NOT_FOUND,
+                Error::Internal(_) => return Err(unavailable()),
+                _ => StatusCode::FORBIDDEN,
+            };
+            Err(graphql_error(status, error.code(), &error.to_string()))
+        }
+    }
 }
 
 async fn execute(

@@ -2,9 +2,10 @@
 
 use chrono::NaiveDate;
 use entity::{personal_access_token as pat, user};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Set, TransactionTrait};
 
 use crate::{
+    audit::{self, Action, Event},
     auth::principal::Principal,
     error::{Error, Result},
     state::AppState,
@@ -44,11 +45,15 @@ pub(crate) struct NewToken {
     pub previous_token_id: Option<i64>,
 }
 
-/// The instance's expiry rules.
-pub fn expiry_policy(state: &AppState) -> ExpiryPolicy {
-    ExpiryPolicy {
-        max_lifetime_days: state.config.token_max_lifetime_days,
+/// The instance's expiry rules, refusing outright while tokens are disabled.
+pub async fn expiry_policy(state: &AppState) -> Result<ExpiryPolicy> {
+    let settings = state.settings.get(&state.db).await?;
+    if settings.personal_access_tokens_disabled {
+        return Err(Error::Forbidden(
+            "Personal access tokens are disabled on this instance.".into(),
+        ));
     }
+    Ok(settings.expiry_policy())
 }
 
 /// Creates a personal access token for the acting user.
@@ -72,11 +77,8 @@ pub async fn create(
     let name = TokenName::parse(&request.name)?;
     let description = TokenDescription::parse(request.description.as_deref())?;
     let scopes = parse_scopes(&request.scopes)?;
-    let expires_at = ExpiryDate::parse(
-        request.expires_at,
-        state.clock.today(),
-        expiry_policy(state),
-    )?;
+    let policy = expiry_policy(state).await?;
+    let expires_at = ExpiryDate::parse(request.expires_at, state.clock.today(), policy)?;
     check_scopes_allowed(actor, owner, scopes)?;
     if impersonation {
         actor.require_admin()?;
@@ -94,7 +96,34 @@ pub async fn create(
         created_by_id: impersonation.then_some(actor.user.id),
         previous_token_id: None,
     };
-    insert(&state.db, state, new).await
+    let action = if impersonation {
+        Action::ImpersonationTokenCreated
+    } else {
+        Action::TokenCreated
+    };
+    let event = Event::by(actor, action).target(owner);
+    let state_for_tx = state.clone();
+    Ok(state
+        .db
+        .transaction::<_, CreatedToken, Error>(move |tx| {
+            Box::pin(async move {
+                let created = insert(tx, &state_for_tx, new).await?;
+                let event = event.token(created.token.id).details(describe(&created.token));
+                audit::record(tx, state_for_tx.clock.now(), event).await?;
+                Ok(created)
+            })
+        })
+        .await?)
+}
+
+/// What the audit log keeps about a token (never its secret).
+pub(crate) fn describe(token: &pat::Model) -> serde_json::Value {
+    serde_json::json!({
+        "name": token.name,
+        "scopes": token.scopes,
+        "expiresAt": token.expires_at.map(|date| date.to_string()),
+        "impersonation": token.impersonation,
+    })
 }
 
 /// The scope rules that depend on who asks: `sudo` only for admins, and a token can never

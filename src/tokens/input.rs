@@ -103,6 +103,8 @@ pub fn parse_scope_names(names: &str) -> Result<ScopeSet> {
 pub struct ExpiryPolicy {
     /// Longest lifetime in days, inclusive (`today + N` is the last allowed date).
     pub max_lifetime_days: Option<u32>,
+    /// Every token must expire; a missing date then means the longest lifetime allowed.
+    pub require_expiry: bool,
 }
 
 /// A validated expiry: `None` never expires.
@@ -121,6 +123,10 @@ impl ExpiryDate {
             .max_lifetime_days
             .and_then(|days| today.checked_add_days(Days::new(days.into())));
         match (requested, latest) {
+            (None, None) if policy.require_expiry => Err(Error::bad_input(
+                "expiresAt",
+                "is required: this instance does not allow tokens that never expire",
+            )),
             (None, latest) => Ok(ExpiryDate(latest)),
             (Some(date), _) if date <= today => Err(Error::bad_input(
                 "expiresAt",
@@ -192,7 +198,14 @@ mod tests {
         let open = ExpiryPolicy::default();
         let capped = ExpiryPolicy {
             max_lifetime_days: Some(30),
+            require_expiry: false,
         };
+        let required = ExpiryPolicy {
+            max_lifetime_days: None,
+            require_expiry: true,
+        };
+        assert!(ExpiryDate::parse(None, today, required).is_err());
+        assert!(ExpiryDate::parse(Some(day("2030-01-01")), today, required).is_ok());
         assert!(ExpiryDate::parse(Some(today), today, open).is_err());
         assert!(ExpiryDate::parse(Some(day("2027-01-01")), today, open).is_err());
         assert_eq!(

@@ -1,8 +1,9 @@
 //! Listing tokens: newest first, keyset pagination on the id, filters by state and name.
 
+use chrono::{DateTime, NaiveDate, Utc};
 use entity::{personal_access_token as pat, user};
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Value,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 
@@ -33,6 +34,12 @@ pub struct ListFilter {
     pub user_id: Option<i64>,
     /// Impersonation tokens instead of personal ones (admins only).
     pub impersonation: Option<bool>,
+    pub created_before: Option<DateTime<Utc>>,
+    pub created_after: Option<DateTime<Utc>>,
+    pub last_used_before: Option<DateTime<Utc>>,
+    pub last_used_after: Option<DateTime<Utc>>,
+    pub expires_before: Option<NaiveDate>,
+    pub expires_after: Option<NaiveDate>,
 }
 
 /// Lists the tokens the principal may see under `filter`.
@@ -83,6 +90,19 @@ pub async fn list(
             Expr::expr(Func::lower(Expr::col(pat::Column::Name)))
                 .like(LikeExpr::new(pattern).escape('\\')),
         );
+    }
+    let bounds = [
+        (pat::Column::CreatedAt, filter.created_before.map(Value::from), filter.created_after.map(Value::from)),
+        (pat::Column::LastUsedAt, filter.last_used_before.map(Value::from), filter.last_used_after.map(Value::from)),
+        (pat::Column::ExpiresAt, filter.expires_before.map(Value::from), filter.expires_after.map(Value::from)),
+    ];
+    for (column, before, after) in bounds {
+        if let Some(before) = before {
+            query = query.filter(column.lt(before));
+        }
+        if let Some(after) = after {
+            query = query.filter(column.gt(after));
+        }
     }
     if let Some(after) = page.after {
         query = query.filter(pat::Column::Id.lt(after));

@@ -12,11 +12,12 @@ use sea_orm::{
 };
 
 use crate::{
+    audit::{self, Action, Event},
     auth::principal::Principal,
     error::{Error, Result},
     state::AppState,
     tokens::{
-        create::{CreatedToken, NewToken, check_scopes_allowed, expiry_policy, insert},
+        create::{CreatedToken, NewToken, check_scopes_allowed, describe, expiry_policy, insert},
         find_visible,
         input::ExpiryDate,
         scope::ScopeSet,
@@ -30,7 +31,22 @@ pub async fn revoke(state: &AppState, actor: &Principal, token_id: i64) -> Resul
         return Ok(token);
     }
     let now = state.clock.now();
-    revoke_if_active(&state.db, token_id, now).await?;
+    let owner = owner_of(state, &token).await?;
+    let event = Event::by(actor, Action::TokenRevoked)
+        .target(&owner)
+        .token(token.id)
+        .details(describe(&token));
+    state
+        .db
+        .transaction::<_, (), Error>(move |tx| {
+            Box::pin(async move {
+                if revoke_if_active(tx, token_id, now).await? {
+                    audit::record(tx, now, event).await?;
+                }
+                Ok(())
+            })
+        })
+        .await?;
     pat::Entity::find_by_id(token_id)
         .one(&state.db)
         .await?
@@ -62,22 +78,20 @@ pub async fn rotate(
     expires_at: Option<NaiveDate>,
 ) -> Result<CreatedToken> {
     let old = find_visible(&state.db, actor, token_id).await?;
-    let today = state.clock.today();
-    let requested = expires_at.or_else(|| same_lifetime_from(&old, today));
-    let expiry = ExpiryDate::parse(requested, today, expiry_policy(state))?;
-    let scopes = ScopeSet::from_stored(&old.scopes);
-    let owner = user::Entity::find_by_id(old.user_id)
-        .one(&state.db)
-        .await?
-        .ok_or(Error::NotFound("User"))?;
-    check_scopes_allowed(actor, &owner, scopes)?;
+    let owner = owner_of(state, &old).await?;
     if old.revoked_at.is_some() {
-        revoke_chain(state, old.id).await?;
+        revoke_chain(state, actor, &owner, old.id).await?;
         return Err(already_revoked());
     }
+    let today = state.clock.today();
+    let requested = expires_at.or_else(|| same_lifetime_from(&old, today));
+    let expiry = ExpiryDate::parse(requested, today, expiry_policy(state).await?)?;
+    let scopes = ScopeSet::from_stored(&old.scopes);
+    check_scopes_allowed(actor, &owner, scopes)?;
     let now = state.clock.now();
     let state_for_tx = state.clone();
     let actor_id = actor.user.id;
+    let event = Event::by(actor, Action::TokenRotated).target(&owner);
     let outcome = state
         .db
         .transaction::<_, Option<CreatedToken>, Error>(move |tx| {
@@ -96,14 +110,20 @@ pub async fn rotate(
                     created_by_id: old.impersonation.then_some(actor_id),
                     previous_token_id: Some(old.id),
                 };
-                insert(tx, &state_for_tx, new).await.map(Some)
+                let created = insert(tx, &state_for_tx, new).await?;
+                let event = event
+                    .token(created.token.id)
+                    .details(describe(&created.token))
+                    .details(serde_json::json!({ "previousTokenId": old.id }));
+                audit::record(tx, now, event).await?;
+                Ok(Some(created))
             })
         })
         .await?;
     match outcome {
         Some(created) => Ok(created),
         None => {
-            revoke_chain(state, token_id).await?;
+            revoke_chain(state, actor, &owner, token_id).await?;
             Err(already_revoked())
         }
     }
@@ -124,8 +144,15 @@ fn same_lifetime_from(old: &pat::Model, today: NaiveDate) -> Option<NaiveDate> {
     today.checked_add_days(Days::new(days))
 }
 
+async fn owner_of(state: &AppState, token: &pat::Model) -> Result<user::Model> {
+    user::Entity::find_by_id(token.user_id)
+        .one(&state.db)
+        .await?
+        .ok_or(Error::NotFound("User"))
+}
+
 /// Revokes every token linked to `token_id` by rotation, before and after it.
-async fn revoke_chain(state: &AppState, token_id: i64) -> Result<()> {
+async fn revoke_chain(state: &AppState, actor: &Principal, owner: &user::Model, token_id: i64) -> Result<()> {
     let now = state.clock.now();
     let mut chain = BTreeSet::from([token_id]);
     let mut frontier = vec![token_id];
@@ -150,11 +177,23 @@ async fn revoke_chain(state: &AppState, token_id: i64) -> Result<()> {
             }
         }
     }
-    pat::Entity::update_many()
-        .col_expr(pat::Column::RevokedAt, Expr::value(now))
-        .filter(pat::Column::Id.is_in(chain))
-        .filter(pat::Column::RevokedAt.is_null())
-        .exec(&state.db)
+    let event = Event::by(actor, Action::RotationChainRevoked)
+        .target(owner)
+        .token(token_id)
+        .details(serde_json::json!({ "tokenIds": chain.iter().collect::<Vec<_>>() }));
+    state
+        .db
+        .transaction::<_, (), Error>(move |tx| {
+            Box::pin(async move {
+                pat::Entity::update_many()
+                    .col_expr(pat::Column::RevokedAt, Expr::value(now))
+                    .filter(pat::Column::Id.is_in(chain))
+                    .filter(pat::Column::RevokedAt.is_null())
+                    .exec(tx)
+                    .await?;
+                audit::record(tx, now, event).await
+            })
+        })
         .await?;
     Ok(())
 }

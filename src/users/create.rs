@@ -1,9 +1,11 @@
 //! Creating users: the bootstrap from the shell and `userCreate` for admins.
 
 use entity::user;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 
 use crate::{
+    audit::{self, Action, Event},
+    auth::principal::Principal,
     error::{Error, Result},
     state::AppState,
     users::{
@@ -78,8 +80,12 @@ pub struct NewUser {
     pub admin: bool,
 }
 
-/// Creates a user; username and email must be free (case-insensitively).
-pub async fn create(state: &AppState, new: NewUser) -> Result<user::Model> {
+/// Creates a user; username and email must be free (case-insensitively). `actor` is the
+/// administrator creating them (`None` at the shell), recorded in the audit log.
+pub async fn create(state: &AppState, actor: Option<&Principal>, new: NewUser) -> Result<user::Model> {
+    if let Some(actor) = actor {
+        actor.require_admin()?;
+    }
     let username = Username::parse(&new.username)?;
     let email = EmailAddress::parse(&new.email)?;
     let name = match new.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
@@ -112,7 +118,7 @@ pub async fn create(state: &AppState, new: NewUser) -> Result<user::Model> {
         Some(password) => Some(password::hash(state, password).await?),
         None => None,
     };
-    let inserted = user::ActiveModel {
+    let row = user::ActiveModel {
         username: Set(username.as_str().to_owned()),
         username_key: Set(username_key),
         email: Set(email.as_str().to_owned()),
@@ -122,17 +128,31 @@ pub async fn create(state: &AppState, new: NewUser) -> Result<user::Model> {
         state: Set(UserState::Active.as_stored().to_owned()),
         created_at: Set(state.clock.now()),
         ..Default::default()
-    }
-    .insert(&state.db)
-    .await;
-    match inserted {
-        Ok(user) => Ok(user),
-        // A concurrent create won the race for the same username or email.
-        Err(error) if is_unique_violation(&error) => {
-            Err(Error::bad_input("username", "has already been taken"))
-        }
-        Err(error) => Err(error.into()),
-    }
+    };
+    let event = actor.map(|actor| Event::by(actor, Action::UserCreated));
+    let now = state.clock.now();
+    Ok(state
+        .db
+        .transaction::<_, user::Model, Error>(move |tx| {
+            Box::pin(async move {
+                let user = row.insert(tx).await.map_err(|error| {
+                    if is_unique_violation(&error) {
+                        // A concurrent create won the race for the same username or email.
+                        Error::bad_input("username", "has already been taken")
+                    } else {
+                        error.into()
+                    }
+                })?;
+                if let Some(event) = event {
+                    let event = event
+                        .target(&user)
+                        .details(serde_json::json!({ "admin": user.admin }));
+                    audit::record(tx, now, event).await?;
+                }
+                Ok(user)
+            })
+        })
+        .await?)
 }
 
 fn is_unique_violation(error: &sea_orm::DbErr) -> bool {

@@ -179,7 +179,8 @@ fn schema_command_prints_the_committed_schema() {
     assert!(output.status.success());
     let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql"))
         .expect("schema");
-    assert_eq!(String::from_utf8(output.stdout).expect("utf-8"), committed);
+    let printed = String::from_utf8(output.stdout).expect("utf-8");
+    assert!(printed == committed, "`wvs schema` differs from schema.graphql");
 }
 
 #[test]

@@ -128,6 +128,7 @@ impl TestApp {
     async fn make_user(&self, username: &str, admin: bool) -> TestUser {
         let model = wvs::users::create::create(
             &self.state,
+            None,
             NewUser {
                 username: username.into(),
                 email: format!("{username}@example.com"),
@@ -156,6 +157,7 @@ impl TestApp {
         let shell = Principal {
             user: user.model.clone(),
             credential: Credential::Shell,
+            ip: None,
         };
         let request = CreateRequest {
             name: name.into(),
@@ -198,9 +200,24 @@ impl TestApp {
         body["data"].clone()
     }
 
+    /// Changes the instance's token policy as the shell would (set-up, not under test).
+    pub async fn set_policy(&self, admin: &TestUser, update: wvs::settings::SettingsUpdate) {
+        let actor = Principal {
+            user: admin.model.clone(),
+            credential: Credential::Shell,
+            ip: None,
+        };
+        wvs::settings::update(&self.state, &actor, update).await.expect("update settings");
+    }
+
     /// Writes pending last-used times and waits until they are written.
     pub async fn flush_last_used(&self) {
         self.state.last_used.flush().await;
+    }
+
+    /// Writes pending refused-authentication records to the audit log.
+    pub async fn flush_refusals(&self) {
+        self.state.refusals.flush().await;
     }
 
     /// How many token rows exist (to assert that refusals change nothing).

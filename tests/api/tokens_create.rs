@@ -130,8 +130,17 @@ async fn names_count_characters_not_bytes() {
 
 #[tokio::test]
 async fn the_maximum_lifetime_is_inclusive_and_fills_a_missing_date() {
-    let app = TestApp::spawn_with(|config| config.token_max_lifetime_days = Some(30)).await;
+    let app = TestApp::spawn().await;
     let alice = app.user("alice").await;
+    let root = app.admin("root").await;
+    app.set_policy(
+        &root,
+        wvs::settings::SettingsUpdate {
+            token_max_lifetime_days: Some(Some(30)),
+            ..Default::default()
+        },
+    )
+    .await;
     let api = app
         .token_with(&alice, "t", &[Scope::Api], Some(day("2027-02-01")))
         .await;

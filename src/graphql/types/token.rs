@@ -82,6 +82,20 @@ impl PersonalAccessToken {
     async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
         Ok(User(self.owner(ctx).await?))
     }
+
+    /// The administrator who created this impersonation token (null otherwise, or when
+    /// that administrator has been deleted).
+    async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        let Some(creator) = self.0.created_by_id else {
+            return Ok(None);
+        };
+        let loaded = ctx
+            .data::<UserDataLoader>()?
+            .load_one(creator)
+            .await
+            .map_err(|error| Error::Internal(anyhow::anyhow!("loading a token's creator: {error}")))?;
+        Ok(loaded.map(User))
+    }
 }
 
 /// What a new token should be.
