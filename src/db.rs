@@ -1,12 +1,15 @@
 //! Opening the database (SQLite tuned for concurrent use, or PostgreSQL) and migrating it.
 
-use std::{sync::Arc, time::Duration};
+use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, sqlx::sqlite};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait, sqlx::sqlite,
+};
 
-use crate::{config::DatabaseUrl, metrics::Metrics};
+use crate::{config::DatabaseUrl, error::Error, metrics::Metrics};
 
 /// Connects to `url`, counting every statement in `metrics`.
 pub async fn connect(
@@ -43,4 +46,35 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None)
         .await
         .context("WVS_DATABASE_URL: migrating the database failed")
+}
+
+/// Runs `work` in a write transaction: committed when it returns `Ok`, rolled back otherwise.
+/// On SQLite the transaction takes the write lock at `BEGIN` (`IMMEDIATE`), so a transaction
+/// that reads before it writes waits its turn (busy timeout) instead of failing with
+/// "database is locked" when another connection wrote in between.
+pub async fn write<T, F>(db: &DatabaseConnection, work: F) -> Result<T, Error>
+where
+    T: Send,
+    F: for<'c> FnOnce(
+            &'c DatabaseTransaction,
+        ) -> Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'c>>
+        + Send,
+{
+    let options = TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    };
+    let tx = db.begin_with_options(options).await?;
+    match work(&tx).await {
+        Ok(value) => {
+            tx.commit().await?;
+            Ok(value)
+        }
+        Err(error) => {
+            if let Err(rollback) = tx.rollback().await {
+                tracing::warn!(error = %rollback, "rolling back a transaction failed");
+            }
+            Err(error)
+        }
+    }
 }

@@ -55,15 +55,6 @@ impl From<sea_orm::DbErr> for Error {
     }
 }
 
-impl From<sea_orm::TransactionError<Error>> for Error {
-    fn from(error: sea_orm::TransactionError<Error>) -> Self {
-        match error {
-            sea_orm::TransactionError::Connection(db) => db.into(),
-            sea_orm::TransactionError::Transaction(inner) => inner,
-        }
-    }
-}
-
 impl Error {
     /// Sets `extensions` (code, `requiredScopes`, `field`) on a GraphQL error made from this
     /// error; the one place domain errors meet the GraphQL wire format.

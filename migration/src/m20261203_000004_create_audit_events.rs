@@ -44,7 +44,10 @@ impl MigrationTrait for Migration {
         for (name, column) in [
             ("ix_audit_events_action_id", AuditEvents::Action),
             ("ix_audit_events_actor_id_id", AuditEvents::ActorId),
-            ("ix_audit_events_target_user_id_id", AuditEvents::TargetUserId),
+            (
+                "ix_audit_events_target_user_id_id",
+                AuditEvents::TargetUserId,
+            ),
         ] {
             manager
                 .create_index(

@@ -74,7 +74,12 @@ async fn run(mut receiver: mpsc::Receiver<Command>, db: DatabaseConnection) {
         while let Some(command) = next.take().or_else(|| receiver.try_recv().ok()) {
             match command {
                 Command::Refused(refusal) => {
-                    let key = (refusal.reason.as_str(), refusal.surface, refusal.token_id, refusal.ip);
+                    let key = (
+                        refusal.reason.as_str(),
+                        refusal.surface,
+                        refusal.token_id,
+                        refusal.ip,
+                    );
                     batch.entry(key).or_insert((refusal, 0)).1 += 1;
                 }
                 Command::Flush(done) => flushes.push(done),

@@ -26,7 +26,10 @@ pub enum Credential {
     /// A personal access token; its scopes bound the request.
     Token(pat::Model),
     /// An administrator's `sudo` token acting as `Principal::user`.
-    Sudo { token: pat::Model, admin: user::Model },
+    Sudo {
+        token: pat::Model,
+        admin: user::Model,
+    },
     /// A signed-in browser session: the user's full rights.
     Session,
     /// The operator at the server's shell (`wvs token create`): full rights.
@@ -36,7 +39,8 @@ pub enum Credential {
 impl Principal {
     /// The scopes bounding this request, when it is authenticated by a token.
     pub fn token_scopes(&self) -> Option<ScopeSet> {
-        self.token().map(|token| ScopeSet::from_stored(&token.scopes))
+        self.token()
+            .map(|token| ScopeSet::from_stored(&token.scopes))
     }
 
     /// The token authenticating this request, if any.

@@ -17,17 +17,26 @@ pub const SUDO_HEADER: &str = "sudo";
 
 /// Turns `principal` into one acting as the user named by `target` (a username, a numeric
 /// id or a global id), recording the switch in the audit log.
-pub async fn act_as(state: &AppState, principal: Option<Principal>, target: &str) -> Result<Principal> {
-    let refused = || Error::Forbidden("Sudo needs an administrator's token with the sudo scope.".into());
+pub async fn act_as(
+    state: &AppState,
+    principal: Option<Principal>,
+    target: &str,
+) -> Result<Principal> {
+    let refused =
+        || Error::Forbidden("Sudo needs an administrator's token with the sudo scope.".into());
     let principal = principal.ok_or_else(refused)?;
     let Credential::Token(token) = &principal.credential else {
         return Err(refused());
     };
-    let holds_sudo = principal.token_scopes().is_some_and(|scopes| scopes.contains(Scope::Sudo));
+    let holds_sudo = principal
+        .token_scopes()
+        .is_some_and(|scopes| scopes.contains(Scope::Sudo));
     if !holds_sudo || token.impersonation || !principal.user.admin {
         return Err(refused());
     }
-    let target = find_target(state, target).await?.ok_or(Error::NotFound("User"))?;
+    let target = find_target(state, target)
+        .await?
+        .ok_or(Error::NotFound("User"))?;
     if UserState::of(&target) != UserState::Active {
         return Err(Error::Forbidden("The user is blocked.".into()));
     }
@@ -42,7 +51,9 @@ pub async fn act_as(state: &AppState, principal: Option<Principal>, target: &str
     audit::record(
         &state.db,
         state.clock.now(),
-        Event::by(&acting, Action::SudoUsed).target(&target).token(token.id),
+        Event::by(&acting, Action::SudoUsed)
+            .target(&target)
+            .token(token.id),
     )
     .await?;
     Ok(acting)

@@ -85,7 +85,8 @@ pub fn refuse(
 }
 
 async fn lookup(state: &AppState, presented: &str) -> Result<(pat::Model, user::Model), Refusal> {
-    let secret = TokenSecret::parse(presented).map_err(|_| Refusal::Invalid(AuthFailure::Malformed))?;
+    let secret =
+        TokenSecret::parse(presented).map_err(|_| Refusal::Invalid(AuthFailure::Malformed))?;
     let digest = secret.digest(&state.secret_key).to_vec();
     let (token, owner) = pat::Entity::find()
         .filter(pat::Column::Digest.eq(digest))
@@ -108,7 +109,11 @@ async fn check(state: &AppState, token: &pat::Model, owner: &user::Model) -> Res
     if UserState::of(owner) != UserState::Active {
         return Err(Refusal::Invalid(AuthFailure::UserBlocked));
     }
-    let settings = state.settings.get(&state.db).await.map_err(Refusal::Unavailable)?;
+    let settings = state
+        .settings
+        .get(&state.db)
+        .await
+        .map_err(Refusal::Unavailable)?;
     if settings.personal_access_tokens_disabled {
         return Err(Refusal::Invalid(AuthFailure::TokensDisabled));
     }

@@ -113,10 +113,16 @@ fn connection(page: Page<audit_event::Model>, is_first_page: bool) -> AuditEvent
     let edges: Vec<AuditEventEdge> = page
         .items
         .into_iter()
-        .filter_map(|(cursor, row)| AuditEvent::from_row(row).map(|node| AuditEventEdge { cursor, node }))
+        .filter_map(|(cursor, row)| {
+            AuditEvent::from_row(row).map(|node| AuditEventEdge { cursor, node })
+        })
         .collect();
     let nodes = edges.iter().map(|edge| edge.node.clone()).collect();
-    AuditEventConnection { nodes, edges, page_info }
+    AuditEventConnection {
+        nodes,
+        edges,
+        page_info,
+    }
 }
 
 #[derive(Default)]
@@ -142,7 +148,9 @@ impl AuditQuery {
         let page = PageRequest::parse(first, after.as_deref())?;
         let filter = AuditFilter {
             action: action.map(AuditAction::to_domain),
-            actor_id: actor_id.map(|id| decode(Kind::User, &id, "actorId")).transpose()?,
+            actor_id: actor_id
+                .map(|id| decode(Kind::User, &id, "actorId"))
+                .transpose()?,
             target_user_id: target_user_id
                 .map(|id| decode(Kind::User, &id, "targetUserId"))
                 .transpose()?,

@@ -51,7 +51,10 @@ pub struct SettingsQuery;
 #[Object]
 impl SettingsQuery {
     /// The instance's token policy.
-    async fn instance_settings(&self, ctx: &Context<'_>) -> async_graphql::Result<InstanceSettings> {
+    async fn instance_settings(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<InstanceSettings> {
         principal(ctx)?;
         let state = app(ctx);
         Ok(state.settings.get(&state.db).await?.into())

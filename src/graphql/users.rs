@@ -118,7 +118,11 @@ impl UserMutation {
     }
 
     /// Admins: deletes a user and every token they own.
-    async fn user_delete(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<UserDeletePayload> {
+    async fn user_delete(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<UserDeletePayload> {
         let actor = principal(ctx)?;
         let user_id = decode(Kind::User, &id, "id")?;
         let user = users::delete(app(ctx), actor, user_id).await?;

@@ -9,7 +9,7 @@ use std::{
 };
 
 use entity::instance_setting;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 use serde_json::json;
 
 use crate::{
@@ -44,7 +44,9 @@ impl InstanceSettings {
     fn from_row(row: &instance_setting::Model) -> Self {
         InstanceSettings {
             require_token_expiry: row.require_token_expiry,
-            token_max_lifetime_days: row.token_max_lifetime_days.and_then(|days| u32::try_from(days).ok()),
+            token_max_lifetime_days: row
+                .token_max_lifetime_days
+                .and_then(|days| u32::try_from(days).ok()),
             personal_access_tokens_disabled: row.personal_access_tokens_disabled,
         }
     }
@@ -97,53 +99,63 @@ impl SettingsCache {
 
 async fn read(db: &impl ConnectionTrait) -> Result<InstanceSettings> {
     let row = instance_setting::Entity::find_by_id(ROW_ID).one(db).await?;
-    Ok(row.as_ref().map(InstanceSettings::from_row).unwrap_or_default())
+    Ok(row
+        .as_ref()
+        .map(InstanceSettings::from_row)
+        .unwrap_or_default())
 }
 
 /// Changes the settings (administrators only), recording the change in the audit log.
-pub async fn update(state: &AppState, actor: &Principal, update: SettingsUpdate) -> Result<InstanceSettings> {
+pub async fn update(
+    state: &AppState,
+    actor: &Principal,
+    update: SettingsUpdate,
+) -> Result<InstanceSettings> {
     actor.require_admin()?;
     if let Some(Some(days)) = update.token_max_lifetime_days
         && !(1..=36_500).contains(&days)
     {
-        return Err(Error::bad_input("tokenMaxLifetimeDays", "must be between 1 and 36500 days"));
+        return Err(Error::bad_input(
+            "tokenMaxLifetimeDays",
+            "must be between 1 and 36500 days",
+        ));
     }
     let now = state.clock.now();
     let event_actor = actor.clone();
     let clock_now = now;
-    let settings = state
-        .db
-        .transaction::<_, InstanceSettings, Error>(move |tx| {
-            Box::pin(async move {
-                let before = read(tx).await?;
-                let row = instance_setting::Entity::find_by_id(ROW_ID)
-                    .one(tx)
-                    .await?
-                    .ok_or_else(|| Error::Internal(anyhow::anyhow!("the instance settings row is missing")))?;
-                let mut active: instance_setting::ActiveModel = row.into();
-                if let Some(value) = update.require_token_expiry {
-                    active.require_token_expiry = Set(value);
-                }
-                if let Some(value) = update.token_max_lifetime_days {
-                    active.token_max_lifetime_days = Set(value);
-                }
-                if let Some(value) = update.personal_access_tokens_disabled {
-                    active.personal_access_tokens_disabled = Set(value);
-                }
-                active.updated_at = Set(Some(clock_now));
-                active.updated_by_id = Set(Some(event_actor.audit_actor().id));
-                let after = InstanceSettings::from_row(&active.update(tx).await?);
-                audit::record(
-                    tx,
-                    clock_now,
-                    Event::by(&event_actor, Action::SettingsChanged)
-                        .details(json!({ "before": before.to_json(), "after": after.to_json() })),
-                )
-                .await?;
-                Ok(after)
-            })
+    let settings = crate::db::write(&state.db, move |tx| {
+        Box::pin(async move {
+            let before = read(tx).await?;
+            let row = instance_setting::Entity::find_by_id(ROW_ID)
+                .one(tx)
+                .await?
+                .ok_or_else(|| {
+                    Error::Internal(anyhow::anyhow!("the instance settings row is missing"))
+                })?;
+            let mut active: instance_setting::ActiveModel = row.into();
+            if let Some(value) = update.require_token_expiry {
+                active.require_token_expiry = Set(value);
+            }
+            if let Some(value) = update.token_max_lifetime_days {
+                active.token_max_lifetime_days = Set(value);
+            }
+            if let Some(value) = update.personal_access_tokens_disabled {
+                active.personal_access_tokens_disabled = Set(value);
+            }
+            active.updated_at = Set(Some(clock_now));
+            active.updated_by_id = Set(Some(event_actor.audit_actor().id));
+            let after = InstanceSettings::from_row(&active.update(tx).await?);
+            audit::record(
+                tx,
+                clock_now,
+                Event::by(&event_actor, Action::SettingsChanged)
+                    .details(json!({ "before": before.to_json(), "after": after.to_json() })),
+            )
+            .await?;
+            Ok(after)
         })
-        .await?;
+    })
+    .await?;
     state.settings.replace(settings);
     Ok(settings)
 }

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 use entity::{personal_access_token as pat, user};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 
 use crate::{
     audit::{self, Action, Event},
@@ -103,17 +103,17 @@ pub async fn create(
     };
     let event = Event::by(actor, action).target(owner);
     let state_for_tx = state.clone();
-    Ok(state
-        .db
-        .transaction::<_, CreatedToken, Error>(move |tx| {
-            Box::pin(async move {
-                let created = insert(tx, &state_for_tx, new).await?;
-                let event = event.token(created.token.id).details(describe(&created.token));
-                audit::record(tx, state_for_tx.clock.now(), event).await?;
-                Ok(created)
-            })
+    crate::db::write(&state.db, move |tx| {
+        Box::pin(async move {
+            let created = insert(tx, &state_for_tx, new).await?;
+            let event = event
+                .token(created.token.id)
+                .details(describe(&created.token));
+            audit::record(tx, state_for_tx.clock.now(), event).await?;
+            Ok(created)
         })
-        .await?)
+    })
+    .await
 }
 
 /// What the audit log keeps about a token (never its secret).

@@ -92,9 +92,21 @@ pub async fn list(
         );
     }
     let bounds = [
-        (pat::Column::CreatedAt, filter.created_before.map(Value::from), filter.created_after.map(Value::from)),
-        (pat::Column::LastUsedAt, filter.last_used_before.map(Value::from), filter.last_used_after.map(Value::from)),
-        (pat::Column::ExpiresAt, filter.expires_before.map(Value::from), filter.expires_after.map(Value::from)),
+        (
+            pat::Column::CreatedAt,
+            filter.created_before.map(Value::from),
+            filter.created_after.map(Value::from),
+        ),
+        (
+            pat::Column::LastUsedAt,
+            filter.last_used_before.map(Value::from),
+            filter.last_used_after.map(Value::from),
+        ),
+        (
+            pat::Column::ExpiresAt,
+            filter.expires_before.map(Value::from),
+            filter.expires_after.map(Value::from),
+        ),
     ];
     for (column, before, after) in bounds {
         if let Some(before) = before {

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use chrono::{Days, NaiveDate};
 use entity::{personal_access_token as pat, user};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     sea_query::{Expr, ExprTrait},
 };
 
@@ -36,17 +36,15 @@ pub async fn revoke(state: &AppState, actor: &Principal, token_id: i64) -> Resul
         .target(&owner)
         .token(token.id)
         .details(describe(&token));
-    state
-        .db
-        .transaction::<_, (), Error>(move |tx| {
-            Box::pin(async move {
-                if revoke_if_active(tx, token_id, now).await? {
-                    audit::record(tx, now, event).await?;
-                }
-                Ok(())
-            })
+    crate::db::write(&state.db, move |tx| {
+        Box::pin(async move {
+            if revoke_if_active(tx, token_id, now).await? {
+                audit::record(tx, now, event).await?;
+            }
+            Ok(())
         })
-        .await?;
+    })
+    .await?;
     pat::Entity::find_by_id(token_id)
         .one(&state.db)
         .await?
@@ -92,34 +90,32 @@ pub async fn rotate(
     let state_for_tx = state.clone();
     let actor_id = actor.user.id;
     let event = Event::by(actor, Action::TokenRotated).target(&owner);
-    let outcome = state
-        .db
-        .transaction::<_, Option<CreatedToken>, Error>(move |tx| {
-            Box::pin(async move {
-                // The conditional UPDATE settles races: of two concurrent rotations, one wins.
-                if !revoke_if_active(tx, old.id, now).await? {
-                    return Ok(None);
-                }
-                let new = NewToken {
-                    owner_id: old.user_id,
-                    name: old.name.clone(),
-                    description: old.description.clone(),
-                    scopes,
-                    expires_at: expiry.date(),
-                    impersonation: old.impersonation,
-                    created_by_id: old.impersonation.then_some(actor_id),
-                    previous_token_id: Some(old.id),
-                };
-                let created = insert(tx, &state_for_tx, new).await?;
-                let event = event
-                    .token(created.token.id)
-                    .details(describe(&created.token))
-                    .details(serde_json::json!({ "previousTokenId": old.id }));
-                audit::record(tx, now, event).await?;
-                Ok(Some(created))
-            })
+    let outcome = crate::db::write(&state.db, move |tx| {
+        Box::pin(async move {
+            // The conditional UPDATE settles races: of two concurrent rotations, one wins.
+            if !revoke_if_active(tx, old.id, now).await? {
+                return Ok(None);
+            }
+            let new = NewToken {
+                owner_id: old.user_id,
+                name: old.name.clone(),
+                description: old.description.clone(),
+                scopes,
+                expires_at: expiry.date(),
+                impersonation: old.impersonation,
+                created_by_id: old.impersonation.then_some(actor_id),
+                previous_token_id: Some(old.id),
+            };
+            let created = insert(tx, &state_for_tx, new).await?;
+            let event = event
+                .token(created.token.id)
+                .details(describe(&created.token))
+                .details(serde_json::json!({ "previousTokenId": old.id }));
+            audit::record(tx, now, event).await?;
+            Ok(Some(created))
         })
-        .await?;
+    })
+    .await?;
     match outcome {
         Some(created) => Ok(created),
         None => {
@@ -152,7 +148,12 @@ async fn owner_of(state: &AppState, token: &pat::Model) -> Result<user::Model> {
 }
 
 /// Revokes every token linked to `token_id` by rotation, before and after it.
-async fn revoke_chain(state: &AppState, actor: &Principal, owner: &user::Model, token_id: i64) -> Result<()> {
+async fn revoke_chain(
+    state: &AppState,
+    actor: &Principal,
+    owner: &user::Model,
+    token_id: i64,
+) -> Result<()> {
     let now = state.clock.now();
     let mut chain = BTreeSet::from([token_id]);
     let mut frontier = vec![token_id];
@@ -181,19 +182,17 @@ async fn revoke_chain(state: &AppState, actor: &Principal, owner: &user::Model, 
         .target(owner)
         .token(token_id)
         .details(serde_json::json!({ "tokenIds": chain.iter().collect::<Vec<_>>() }));
-    state
-        .db
-        .transaction::<_, (), Error>(move |tx| {
-            Box::pin(async move {
-                pat::Entity::update_many()
-                    .col_expr(pat::Column::RevokedAt, Expr::value(now))
-                    .filter(pat::Column::Id.is_in(chain))
-                    .filter(pat::Column::RevokedAt.is_null())
-                    .exec(tx)
-                    .await?;
-                audit::record(tx, now, event).await
-            })
+    crate::db::write(&state.db, move |tx| {
+        Box::pin(async move {
+            pat::Entity::update_many()
+                .col_expr(pat::Column::RevokedAt, Expr::value(now))
+                .filter(pat::Column::Id.is_in(chain))
+                .filter(pat::Column::RevokedAt.is_null())
+                .exec(tx)
+                .await?;
+            audit::record(tx, now, event).await
         })
-        .await?;
+    })
+    .await?;
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Creating users: the bootstrap from the shell and `userCreate` for admins.
 
 use entity::user;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use crate::{
     audit::{self, Action, Event},
@@ -82,7 +82,11 @@ pub struct NewUser {
 
 /// Creates a user; username and email must be free (case-insensitively). `actor` is the
 /// administrator creating them (`None` at the shell), recorded in the audit log.
-pub async fn create(state: &AppState, actor: Option<&Principal>, new: NewUser) -> Result<user::Model> {
+pub async fn create(
+    state: &AppState,
+    actor: Option<&Principal>,
+    new: NewUser,
+) -> Result<user::Model> {
     if let Some(actor) = actor {
         actor.require_admin()?;
     }
@@ -131,28 +135,26 @@ pub async fn create(state: &AppState, actor: Option<&Principal>, new: NewUser) -
     };
     let event = actor.map(|actor| Event::by(actor, Action::UserCreated));
     let now = state.clock.now();
-    Ok(state
-        .db
-        .transaction::<_, user::Model, Error>(move |tx| {
-            Box::pin(async move {
-                let user = row.insert(tx).await.map_err(|error| {
-                    if is_unique_violation(&error) {
-                        // A concurrent create won the race for the same username or email.
-                        Error::bad_input("username", "has already been taken")
-                    } else {
-                        error.into()
-                    }
-                })?;
-                if let Some(event) = event {
-                    let event = event
-                        .target(&user)
-                        .details(serde_json::json!({ "admin": user.admin }));
-                    audit::record(tx, now, event).await?;
+    crate::db::write(&state.db, move |tx| {
+        Box::pin(async move {
+            let user = row.insert(tx).await.map_err(|error| {
+                if is_unique_violation(&error) {
+                    // A concurrent create won the race for the same username or email.
+                    Error::bad_input("username", "has already been taken")
+                } else {
+                    error.into()
                 }
-                Ok(user)
-            })
+            })?;
+            if let Some(event) = event {
+                let event = event
+                    .target(&user)
+                    .details(serde_json::json!({ "admin": user.admin }));
+                audit::record(tx, now, event).await?;
+            }
+            Ok(user)
         })
-        .await?)
+    })
+    .await
 }
 
 fn is_unique_violation(error: &sea_orm::DbErr) -> bool {

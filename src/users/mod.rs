@@ -5,10 +5,7 @@ pub mod list;
 pub mod password;
 
 use entity::user;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use crate::{
     audit::{self, Action, Event},
@@ -66,7 +63,9 @@ pub async fn set_state(
     new_state: UserState,
 ) -> Result<user::Model> {
     actor.require_admin()?;
-    let user = find_by_id(&state.db, user_id).await?.ok_or(Error::NotFound("User"))?;
+    let user = find_by_id(&state.db, user_id)
+        .await?
+        .ok_or(Error::NotFound("User"))?;
     if user.id == actor.audit_actor().id && new_state == UserState::Blocked {
         return Err(Error::bad_input("id", "you cannot block yourself"));
     }
@@ -76,44 +75,42 @@ pub async fn set_state(
     };
     let event = Event::by(actor, action).target(&user);
     let now = state.clock.now();
-    Ok(state
-        .db
-        .transaction::<_, user::Model, Error>(move |tx| {
-            Box::pin(async move {
-                let mut active: user::ActiveModel = user.into();
-                active.state = Set(new_state.as_stored().to_owned());
-                let updated = active.update(tx).await?;
-                audit::record(tx, now, event).await?;
-                Ok(updated)
-            })
+    crate::db::write(&state.db, move |tx| {
+        Box::pin(async move {
+            let mut active: user::ActiveModel = user.into();
+            active.state = Set(new_state.as_stored().to_owned());
+            let updated = active.update(tx).await?;
+            audit::record(tx, now, event).await?;
+            Ok(updated)
         })
-        .await?)
+    })
+    .await
 }
 
 /// Deletes a user (admins only) and, with them, every token they own: those tokens fail
 /// forever, even for a new user who later takes the same username.
 pub async fn delete(state: &AppState, actor: &Principal, user_id: i64) -> Result<user::Model> {
     actor.require_admin()?;
-    let user = find_by_id(&state.db, user_id).await?.ok_or(Error::NotFound("User"))?;
+    let user = find_by_id(&state.db, user_id)
+        .await?
+        .ok_or(Error::NotFound("User"))?;
     if user.id == actor.audit_actor().id {
         return Err(Error::bad_input("id", "you cannot delete yourself"));
     }
     let event = Event::by(actor, Action::UserDeleted).target(&user);
     let now = state.clock.now();
     let deleted = user.clone();
-    state
-        .db
-        .transaction::<_, (), Error>(move |tx| {
-            Box::pin(async move {
-                // Tokens first, explicitly: no reliance on the engine's cascade settings.
-                entity::personal_access_token::Entity::delete_many()
-                    .filter(entity::personal_access_token::Column::UserId.eq(user.id))
-                    .exec(tx)
-                    .await?;
-                user::Entity::delete_by_id(user.id).exec(tx).await?;
-                audit::record(tx, now, event).await
-            })
+    crate::db::write(&state.db, move |tx| {
+        Box::pin(async move {
+            // Tokens first, explicitly: no reliance on the engine's cascade settings.
+            entity::personal_access_token::Entity::delete_many()
+                .filter(entity::personal_access_token::Column::UserId.eq(user.id))
+                .exec(tx)
+                .await?;
+            user::Entity::delete_by_id(user.id).exec(tx).await?;
+            audit::record(tx, now, event).await
         })
-        .await?;
+    })
+    .await?;
     Ok(deleted)
 }

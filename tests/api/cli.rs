@@ -180,7 +180,10 @@ fn schema_command_prints_the_committed_schema() {
     let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql"))
         .expect("schema");
     let printed = String::from_utf8(output.stdout).expect("utf-8");
-    assert!(printed == committed, "`wvs schema` differs from schema.graphql");
+    assert!(
+        printed == committed,
+        "`wvs schema` differs from schema.graphql"
+    );
 }
 
 #[test]

@@ -65,6 +65,11 @@ impl TestApp {
 
     /// Starts the application after `configure` adjusts its configuration.
     pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+        // Server logs go to the test's captured output, shown when a test fails.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("info,sea_orm_migration=warn")
+            .with_test_writer()
+            .try_init();
         let dir = tempfile::tempdir().expect("temp dir");
         let (database_url, postgres) = match std::env::var("WVS_TEST_DATABASE_URL") {
             Ok(admin_url) if !admin_url.trim().is_empty() => {
@@ -207,7 +212,9 @@ impl TestApp {
             credential: Credential::Shell,
             ip: None,
         };
-        wvs::settings::update(&self.state, &actor, update).await.expect("update settings");
+        wvs::settings::update(&self.state, &actor, update)
+            .await
+            .expect("update settings");
     }
 
     /// Writes pending last-used times and waits until they are written.

@@ -2,12 +2,18 @@
 
 mod harness;
 
+mod admin_impersonation;
+mod admin_tokens;
+mod admin_users;
+mod audit_log;
 mod auth;
 mod cli;
 mod graphql_hygiene;
 mod last_used;
 mod ops;
+mod policy;
 mod scopes;
+mod sudo;
 mod tokens_create;
 mod tokens_list;
 mod tokens_revoke_rotate;

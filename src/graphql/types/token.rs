@@ -93,7 +93,9 @@ impl PersonalAccessToken {
             .data::<UserDataLoader>()?
             .load_one(creator)
             .await
-            .map_err(|error| Error::Internal(anyhow::anyhow!("loading a token's creator: {error}")))?;
+            .map_err(|error| {
+                Error::Internal(anyhow::anyhow!("loading a token's creator: {error}"))
+            })?;
         Ok(loaded.map(User))
     }
 }
