@@ -55,6 +55,14 @@ async fn deleting_a_user_kills_their_tokens_forever() {
             .iter()
             .all(|row| row.user_id != alice.id())
     );
+    // The audit log keeps the record, with the name as it was.
+    let events = app
+        .gql_ok(&admin, "{ auditEvents(action: USER_DELETED) { nodes { actorUsername targetUsername targetUserId } } }", json!({}))
+        .await;
+    assert_eq!(
+        events["auditEvents"]["nodes"],
+        json!([{ "actorUsername": "root", "targetUsername": "alice", "targetUserId": alice.gid() }])
+    );
 }
 
 #[tokio::test]
