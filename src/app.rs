@@ -6,7 +6,17 @@ use std::{future::Future, sync::Arc};
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::{clock::Clock, config::Config, db, metrics::Metrics, state::AppState};
+use crate::{
+    clock::Clock,
+    config::Config,
+    db, jobs,
+    mail::{
+        outbox::{self, Mailer},
+        transport::{Transport, sender},
+    },
+    metrics::Metrics,
+    state::AppState,
+};
 
 /// Opens everything the service needs, migrating the database.
 pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
@@ -15,18 +25,24 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppS
     let metrics = Arc::new(Metrics::default());
     let connection = db::connect(&config.database_url, metrics.clone()).await?;
     db::migrate(&connection).await?;
+    let mailer = Mailer::new(Transport::from_config(&config)?, sender(&config)?);
     Ok(AppState::new(
-        connection, config, clock, secret_key, metrics,
+        connection, config, clock, secret_key, metrics, mailer,
     ))
 }
 
-/// Serves HTTP on `listener` until `shutdown` completes, then lets in-flight requests finish
-/// and writes the pending last-used times.
+/// Serves HTTP on `listener` until `shutdown` completes (running the scheduler and the mail
+/// worker unless `WVS_JOBS=off`), then lets in-flight requests finish and writes the pending
+/// last-used times. Queued email stays in the outbox for the next start.
 pub async fn serve(
     state: AppState,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    if state.config.jobs_enabled {
+        jobs::scheduler::start(state.clone());
+        outbox::start_worker(state.clone());
+    }
     let router = crate::http::router(state.clone());
     axum::serve(
         listener,

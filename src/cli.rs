@@ -3,6 +3,7 @@
 use std::{io::Read, sync::Arc};
 
 use anyhow::{Context, bail};
+use chrono::Utc;
 use clap::{Args, Parser, Subcommand};
 
 use crate::{
@@ -11,6 +12,8 @@ use crate::{
     clock::SystemClock,
     config::Config,
     graphql::scalars::parse_date,
+    jobs::{self, Job},
+    mail::outbox,
     settings::{self, SettingsUpdate},
     tokens::{self, create::CreateRequest, input::parse_scope_names},
     users::{self, create::NewUser},
@@ -40,6 +43,11 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Run a background job now.
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
     /// Show or change the instance's token policy.
     Settings {
         #[command(subcommand)]
@@ -47,6 +55,18 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL).
     Schema,
+}
+
+#[derive(Subcommand, Debug)]
+enum JobsCommand {
+    /// Run `expiring-tokens` or `expired-tokens` as if on --date (default: today, UTC),
+    /// then send the emails it queued. Tokens already announced are skipped.
+    Run {
+        job: String,
+        /// YYYY-MM-DD
+        #[arg(long)]
+        date: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -165,6 +185,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
             .map_err(anyhow::Error::from)?;
             println!("{}", user.id);
+            Ok(())
+        }
+        Command::Jobs {
+            command: JobsCommand::Run { job, date },
+        } => {
+            let job = Job::from_name(job.trim()).with_context(|| {
+                format!("unknown job {job:?}: expected expiring-tokens or expired-tokens")
+            })?;
+            let date = match date.as_deref() {
+                None => Utc::now().date_naive(),
+                Some(text) => {
+                    parse_date(text.trim()).context("--date: expected a date like 2027-01-31")?
+                }
+            };
+            let state = app::start(config, Arc::new(SystemClock)).await?;
+            let notified = jobs::expiry::run(&state, job, date).await?;
+            let delivery = outbox::deliver_due(&state).await?;
+            println!(
+                "{job} for {date}: {notified} tokens announced; {} emails sent, {} failed (kept for retry)",
+                delivery.sent, delivery.failed
+            );
             Ok(())
         }
         Command::Settings { command } => {

@@ -8,6 +8,7 @@ use std::{
 };
 
 use anyhow::{Context, bail};
+use chrono::NaiveTime;
 
 use crate::tokens::secret::SecretKey;
 
@@ -19,6 +20,32 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub secret: SecretSource,
     pub external_url: String,
+    /// Where emails go: an SMTP server, or `.eml` files under `<data dir>/mail/`.
+    pub mail: MailConfig,
+    /// Whether this process runs the scheduler and the mail worker.
+    pub jobs_enabled: bool,
+    /// When (UTC) the expiring-tokens check runs each day.
+    pub expiring_check_at: NaiveTime,
+    /// When (UTC) the expired-tokens check runs each day.
+    pub expired_check_at: NaiveTime,
+}
+
+/// Email delivery settings.
+#[derive(Clone)]
+pub struct MailConfig {
+    /// `smtp://`, `smtps://` URL (credentials allowed); `None` writes files instead.
+    pub smtp_url: Option<String>,
+    /// The sender, e.g. `WVS <noreply@example.com>`.
+    pub from: String,
+}
+
+impl fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MailConfig")
+            .field("smtp_url", &self.smtp_url.as_ref().map(|_| "[REDACTED]"))
+            .field("from", &self.from)
+            .finish()
+    }
 }
 
 /// Where the secret key comes from.
@@ -136,12 +163,43 @@ impl Config {
         if !(external_url.starts_with("http://") || external_url.starts_with("https://")) {
             bail!("WVS_EXTERNAL_URL: expected an http:// or https:// URL");
         }
+        let smtp_url = match get("WVS_SMTP_URL") {
+            None => None,
+            Some(url) => {
+                let url = url.trim().to_owned();
+                if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                    bail!("WVS_SMTP_URL: expected an smtp:// or smtps:// URL");
+                }
+                Some(url)
+            }
+        };
+        let from = get("WVS_MAIL_FROM").unwrap_or_else(|| "WVS <noreply@localhost>".into());
+        if from.trim().parse::<lettre::message::Mailbox>().is_err() {
+            bail!("WVS_MAIL_FROM: expected an address such as `WVS <noreply@example.com>`");
+        }
+        let jobs_enabled = match get("WVS_JOBS").as_deref().map(str::trim) {
+            None | Some("on") => true,
+            Some("off") => false,
+            Some(_) => bail!("WVS_JOBS: expected on or off"),
+        };
+        let time = |name: &str, default: &str| -> anyhow::Result<NaiveTime> {
+            let text = get(name).unwrap_or_else(|| default.to_owned());
+            NaiveTime::parse_from_str(text.trim(), "%H:%M")
+                .with_context(|| format!("{name}: expected a UTC time such as {default}"))
+        };
         Ok(Config {
             listen,
             database_url,
             data_dir,
             secret,
             external_url,
+            mail: MailConfig {
+                smtp_url,
+                from: from.trim().to_owned(),
+            },
+            jobs_enabled,
+            expiring_check_at: time("WVS_EXPIRING_CHECK_AT", "01:00")?,
+            expired_check_at: time("WVS_EXPIRED_CHECK_AT", "02:00")?,
         })
     }
 
@@ -263,6 +321,10 @@ mod tests {
             Some(PathBuf::from("wvs-data/wvs.db"))
         );
         assert_eq!(config.external_url, "http://127.0.0.1:8080");
+        assert_eq!(config.mail.smtp_url, None);
+        assert!(config.jobs_enabled);
+        assert_eq!(config.expiring_check_at.to_string(), "01:00:00");
+        assert_eq!(config.expired_check_at.to_string(), "02:00:00");
     }
 
     #[test]
@@ -271,6 +333,10 @@ mod tests {
             ("WVS_LISTEN", "nope"),
             ("WVS_DATABASE_URL", "mysql://x"),
             ("WVS_EXTERNAL_URL", "ftp://x"),
+            ("WVS_SMTP_URL", "http://mail"),
+            ("WVS_MAIL_FROM", "not an address"),
+            ("WVS_JOBS", "maybe"),
+            ("WVS_EXPIRING_CHECK_AT", "25:00"),
         ] {
             let error = config(&[(name, value)]).expect_err(name);
             assert!(format!("{error:#}").starts_with(name), "{error:#}");

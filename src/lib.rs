@@ -13,6 +13,8 @@ pub mod db;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod jobs;
+pub mod mail;
 pub mod metrics;
 pub mod pagination;
 pub mod settings;

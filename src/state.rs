@@ -6,8 +6,9 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::Semaphore;
 
 use crate::{
-    audit::refusals::RefusalLog, clock::Clock, config::Config, metrics::Metrics,
-    settings::SettingsCache, tokens::last_used::LastUsedRecorder, tokens::secret::SecretKey,
+    audit::refusals::RefusalLog, clock::Clock, config::Config, mail::outbox::Mailer,
+    metrics::Metrics, settings::SettingsCache, tokens::last_used::LastUsedRecorder,
+    tokens::secret::SecretKey,
 };
 
 /// Shared application state.
@@ -23,6 +24,8 @@ pub struct AppState {
     pub settings: Arc<SettingsCache>,
     /// Background writer of refused authentications to the audit log.
     pub refusals: RefusalLog,
+    /// Delivers queued email.
+    pub mailer: Mailer,
     /// Bounds concurrent argon2 work so password checks cannot starve the API.
     pub password_hashing: Arc<Semaphore>,
 }
@@ -35,6 +38,7 @@ impl AppState {
         clock: Arc<dyn Clock>,
         secret_key: SecretKey,
         metrics: Arc<Metrics>,
+        mailer: Mailer,
     ) -> AppState {
         let last_used = LastUsedRecorder::start(db.clone(), clock.clone(), metrics.clone());
         let refusals = RefusalLog::start(db.clone());
@@ -47,6 +51,7 @@ impl AppState {
             last_used,
             settings: Arc::new(SettingsCache::default()),
             refusals,
+            mailer,
             password_hashing: Arc::new(Semaphore::new(2)),
         }
     }

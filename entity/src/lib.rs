@@ -2,5 +2,7 @@
 
 pub mod audit_event;
 pub mod instance_setting;
+pub mod job_run;
+pub mod outbox_email;
 pub mod personal_access_token;
 pub mod user;

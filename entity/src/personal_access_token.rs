@@ -25,6 +25,10 @@ pub struct Model {
     pub created_by_id: Option<i64>,
     /// The token this one replaced by rotation.
     pub previous_token_id: Option<i64>,
+    /// When the owner was told this token expires within seven days (once in its life).
+    pub expiring_notified_at: Option<DateTimeUtc>,
+    /// When the owner was told this token has expired (once).
+    pub expired_notified_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,6 +8,7 @@ mod m20261201_000001_create_users;
 mod m20261201_000002_create_personal_access_tokens;
 mod m20261203_000003_create_instance_settings;
 mod m20261203_000004_create_audit_events;
+mod m20261203_000005_create_notifications;
 
 /// All migrations, in order.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000002_create_personal_access_tokens::Migration),
             Box::new(m20261203_000003_create_instance_settings::Migration),
             Box::new(m20261203_000004_create_audit_events::Migration),
+            Box::new(m20261203_000005_create_notifications::Migration),
         ]
     }
 }

@@ -8,6 +8,7 @@ use crate::{
     audit::{self, Action, Event},
     auth::principal::Principal,
     error::{Error, Result},
+    mail::{self, templates},
     state::AppState,
     tokens::{
         input::{ExpiryDate, ExpiryPolicy, TokenDescription, TokenName, parse_scopes},
@@ -103,17 +104,29 @@ pub async fn create(
     };
     let event = Event::by(actor, action).target(owner);
     let state_for_tx = state.clone();
-    crate::db::write(&state.db, move |tx| {
+    let owner = owner.clone();
+    let created_by = impersonation.then(|| actor.audit_actor().username);
+    let created = crate::db::write(&state.db, move |tx| {
         Box::pin(async move {
+            let now = state_for_tx.clock.now();
             let created = insert(tx, &state_for_tx, new).await?;
             let event = event
                 .token(created.token.id)
                 .details(describe(&created.token));
-            audit::record(tx, state_for_tx.clock.now(), event).await?;
+            audit::record(tx, now, event).await?;
+            let email = templates::token_created(
+                &state_for_tx.config.external_url,
+                &owner,
+                &created.token,
+                created_by.as_deref(),
+            );
+            mail::queue(tx, now, &owner, email).await?;
             Ok(created)
         })
     })
-    .await
+    .await?;
+    state.mailer.wake();
+    Ok(created)
 }
 
 /// What the audit log keeps about a token (never its secret).
@@ -169,6 +182,8 @@ pub(crate) async fn insert(
         impersonation: Set(new.impersonation),
         created_by_id: Set(new.created_by_id),
         previous_token_id: Set(new.previous_token_id),
+        expiring_notified_at: Set(None),
+        expired_notified_at: Set(None),
         ..Default::default()
     }
     .insert(db)

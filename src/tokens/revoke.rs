@@ -15,6 +15,7 @@ use crate::{
     audit::{self, Action, Event},
     auth::principal::Principal,
     error::{Error, Result},
+    mail::{self, templates},
     state::AppState,
     tokens::{
         create::{CreatedToken, NewToken, check_scopes_allowed, describe, expiry_policy, insert},
@@ -36,15 +37,21 @@ pub async fn revoke(state: &AppState, actor: &Principal, token_id: i64) -> Resul
         .target(&owner)
         .token(token.id)
         .details(describe(&token));
+    let external_url = state.config.external_url.clone();
     crate::db::write(&state.db, move |tx| {
         Box::pin(async move {
             if revoke_if_active(tx, token_id, now).await? {
                 audit::record(tx, now, event).await?;
+                if !token.impersonation {
+                    let email = templates::token_revoked(&external_url, &owner, &token);
+                    mail::queue(tx, now, &owner, email).await?;
+                }
             }
             Ok(())
         })
     })
     .await?;
+    state.mailer.wake();
     pat::Entity::find_by_id(token_id)
         .one(&state.db)
         .await?
@@ -78,7 +85,7 @@ pub async fn rotate(
     let old = find_visible(&state.db, actor, token_id).await?;
     let owner = owner_of(state, &old).await?;
     if old.revoked_at.is_some() {
-        revoke_chain(state, actor, &owner, old.id).await?;
+        revoke_chain(state, actor, &owner, old.id, old.name.clone()).await?;
         return Err(already_revoked());
     }
     let today = state.clock.today();
@@ -90,6 +97,9 @@ pub async fn rotate(
     let state_for_tx = state.clone();
     let actor_id = actor.user.id;
     let event = Event::by(actor, Action::TokenRotated).target(&owner);
+    let name = old.name.clone();
+    let external_url = state.config.external_url.clone();
+    let owner_for_tx = owner.clone();
     let outcome = crate::db::write(&state.db, move |tx| {
         Box::pin(async move {
             // The conditional UPDATE settles races: of two concurrent rotations, one wins.
@@ -112,14 +122,19 @@ pub async fn rotate(
                 .details(describe(&created.token))
                 .details(serde_json::json!({ "previousTokenId": old.id }));
             audit::record(tx, now, event).await?;
+            if !created.token.impersonation {
+                let email = templates::token_rotated(&external_url, &owner_for_tx, &created.token);
+                mail::queue(tx, now, &owner_for_tx, email).await?;
+            }
             Ok(Some(created))
         })
     })
     .await?;
+    state.mailer.wake();
     match outcome {
         Some(created) => Ok(created),
         None => {
-            revoke_chain(state, actor, &owner, token_id).await?;
+            revoke_chain(state, actor, &owner, token_id, name).await?;
             Err(already_revoked())
         }
     }
@@ -153,6 +168,7 @@ async fn revoke_chain(
     actor: &Principal,
     owner: &user::Model,
     token_id: i64,
+    name: String,
 ) -> Result<()> {
     let now = state.clock.now();
     let mut chain = BTreeSet::from([token_id]);
@@ -182,6 +198,8 @@ async fn revoke_chain(
         .target(owner)
         .token(token_id)
         .details(serde_json::json!({ "tokenIds": chain.iter().collect::<Vec<_>>() }));
+    let external_url = state.config.external_url.clone();
+    let owner = owner.clone();
     crate::db::write(&state.db, move |tx| {
         Box::pin(async move {
             pat::Entity::update_many()
@@ -190,9 +208,13 @@ async fn revoke_chain(
                 .filter(pat::Column::RevokedAt.is_null())
                 .exec(tx)
                 .await?;
-            audit::record(tx, now, event).await
+            audit::record(tx, now, event).await?;
+            let email = templates::rotation_chain_revoked(&external_url, &owner, &name);
+            mail::queue(tx, now, &owner, email).await?;
+            Ok(())
         })
     })
     .await?;
+    state.mailer.wake();
     Ok(())
 }

@@ -33,6 +33,8 @@ pub fn day(text: &str) -> NaiveDate {
 /// A running application.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The database this app uses (another app can share it).
+    pub database_url: String,
     pub state: AppState,
     pub clock: Arc<ManualClock>,
     pub client: reqwest::Client,
@@ -65,6 +67,28 @@ impl TestApp {
 
     /// Starts the application after `configure` adjusts its configuration.
     pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+        TestApp::spawn_on(None, start_time(), configure).await
+    }
+
+    /// Starts a second application on this one's database (another server process).
+    pub async fn spawn_sharing(&self, configure: impl FnOnce(&mut Config)) -> TestApp {
+        TestApp::spawn_on(Some(self.database_url.clone()), start_time(), configure).await
+    }
+
+    /// Like [`TestApp::spawn_sharing`], with the new app's clock starting at `start`.
+    pub async fn spawn_sharing_at(
+        &self,
+        start: DateTime<Utc>,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestApp {
+        TestApp::spawn_on(Some(self.database_url.clone()), start, configure).await
+    }
+
+    async fn spawn_on(
+        shared: Option<String>,
+        start: DateTime<Utc>,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestApp {
         // Server logs go to the test's captured output, shown when a test fails.
         let _ = tracing_subscriber::fmt()
             .with_env_filter("info,sea_orm_migration=warn")
@@ -72,6 +96,7 @@ impl TestApp {
             .try_init();
         let dir = tempfile::tempdir().expect("temp dir");
         let (database_url, postgres) = match std::env::var("WVS_TEST_DATABASE_URL") {
+            _ if shared.is_some() => (shared.unwrap_or_default(), None),
             Ok(admin_url) if !admin_url.trim().is_empty() => {
                 let database = PostgresDatabase::create(admin_url.trim()).await;
                 (database.url.clone(), Some(database))
@@ -86,13 +111,15 @@ impl TestApp {
         config.database_url = DatabaseUrl::parse(&database_url).expect("url");
         config.data_dir = dir.path().join("data");
         config.secret = SecretSource::Inline("test-secret-key-0123456789abcdef0123456789".into());
+        // Tests drive the scheduler and the mail worker themselves, step by step.
+        config.jobs_enabled = false;
         configure(&mut config);
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         config.external_url = format!("http://{addr}");
-        let clock = Arc::new(ManualClock::new(start_time()));
+        let clock = Arc::new(ManualClock::new(start));
         let state = wvs::app::start(config, clock.clone())
             .await
             .expect("start app");
@@ -107,6 +134,7 @@ impl TestApp {
         });
         TestApp {
             addr,
+            database_url,
             state,
             clock,
             client: reqwest::Client::new(),
