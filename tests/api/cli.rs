@@ -288,3 +288,68 @@ fn serve_starts_on_a_fresh_machine_and_stops_cleanly_on_sigterm() {
     assert!(log.contains("request"), "no request log lines: {log}");
     assert!(!log.contains(&token[7..]), "token in the log:\n{log}");
 }
+
+#[test]
+fn jobs_run_announces_once_and_writes_eml_files_without_smtp() {
+    let dir = tempfile::tempdir().expect("dir");
+    let created = wvs(dir.path())
+        .args([
+            "user",
+            "create",
+            "--username",
+            "alice",
+            "--email",
+            "alice@example.com",
+        ])
+        .output()
+        .expect("run");
+    assert!(created.status.success());
+    let soon = Utc::now()
+        .date_naive()
+        .checked_add_days(Days::new(3))
+        .expect("date");
+    let token = wvs(dir.path())
+        .args([
+            "token",
+            "create",
+            "--username",
+            "alice",
+            "--name",
+            "deploy",
+            "--scopes",
+            "read_api",
+        ])
+        .args(["--expires-at", &soon.to_string()])
+        .output()
+        .expect("run");
+    assert!(token.status.success());
+    let run = |job: &str| {
+        let output = wvs(dir.path())
+            .args(["jobs", "run", job])
+            .output()
+            .expect("run");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("utf-8")
+    };
+    let first = run("expiring-tokens");
+    assert!(first.contains("1 tokens announced"), "{first}");
+    let second = run("expiring-tokens");
+    assert!(second.contains("0 tokens announced"), "{second}");
+    let mails: Vec<String> = std::fs::read_dir(dir.path().join("wvs-data/mail"))
+        .expect("mail dir")
+        .filter_map(Result::ok)
+        .map(|entry| std::fs::read_to_string(entry.path()).expect("eml"))
+        .collect();
+    // The creation notice (sent by the first run's delivery) and the expiry notice.
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    assert!(mails.iter().any(|mail| mail.contains("expires soon")));
+    let bad = wvs(dir.path())
+        .args(["jobs", "run", "nonsense"])
+        .output()
+        .expect("run");
+    assert!(!bad.status.success());
+}
