@@ -17,10 +17,12 @@ pub enum AuthFailure {
     QueryString,
     /// Personal access tokens are disabled on this instance.
     TokensDisabled,
+    /// An impersonation token whose administrator is gone, blocked or no longer an admin.
+    ImpersonatorInactive,
 }
 
 impl AuthFailure {
-    const ALL: [AuthFailure; 7] = [
+    const ALL: [AuthFailure; 8] = [
         AuthFailure::Malformed,
         AuthFailure::Unknown,
         AuthFailure::Revoked,
@@ -28,6 +30,7 @@ impl AuthFailure {
         AuthFailure::UserBlocked,
         AuthFailure::QueryString,
         AuthFailure::TokensDisabled,
+        AuthFailure::ImpersonatorInactive,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -39,6 +42,7 @@ impl AuthFailure {
             AuthFailure::UserBlocked => "user_blocked",
             AuthFailure::QueryString => "token_in_query_string",
             AuthFailure::TokensDisabled => "tokens_disabled",
+            AuthFailure::ImpersonatorInactive => "impersonator_inactive",
         }
     }
 }
@@ -51,7 +55,7 @@ const OUTCOMES: [&str; 4] = ["2xx", "3xx", "4xx", "5xx"];
 pub struct Metrics {
     http_responses: [AtomicU64; 4],
     auth_successes: AtomicU64,
-    auth_failures: [AtomicU64; 7],
+    auth_failures: [AtomicU64; 8],
     last_used_writes: AtomicU64,
     db_statements: AtomicU64,
 }

@@ -73,6 +73,20 @@ fn decode_cursor(cursor: &str) -> Result<i64> {
         .ok_or_else(|| Error::bad_input("after", "is not a valid cursor"))
 }
 
+/// A search term: trimmed, at most 255 characters, no control characters; blank is none.
+pub fn search_term(raw: Option<&str>) -> Result<Option<String>> {
+    let Some(term) = raw.map(str::trim).filter(|term| !term.is_empty()) else {
+        return Ok(None);
+    };
+    if term.chars().count() > 255 || term.chars().any(char::is_control) {
+        return Err(Error::bad_input(
+            "search",
+            "must be at most 255 characters, without control characters",
+        ));
+    }
+    Ok(Some(term.to_owned()))
+}
+
 /// Escapes `%`, `_` and `\` for a LIKE pattern with `\` as the escape character.
 pub fn escape_like(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());

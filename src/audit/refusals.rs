@@ -1,8 +1,9 @@
 //! Refused authentications go to the audit log through this background writer: the request
-//! path only queues (never waits, never fails), and identical refusals arriving together
-//! (same reason, token and address) are written as one row with a count.
+//! path only queues (never waits, never fails). Refusals of recognised tokens (revoked,
+//! expired, blocked owner) are written at once, identical ones arriving together as one row
+//! with a count; junk and unknown tokens are tallied and written once a minute.
 
-use std::{collections::HashMap, net::IpAddr};
+use std::{collections::HashMap, net::IpAddr, time::Duration};
 
 use chrono::{DateTime, Utc};
 use entity::audit_event;
@@ -65,10 +66,29 @@ impl RefusalLog {
 }
 
 type Key = (&'static str, &'static str, Option<i64>, Option<IpAddr>);
+type Tally = HashMap<Key, (Refusal, u64)>;
+
+/// How often refusals of unrecognised credentials (junk, unknown tokens) are written: they
+/// are tallied per (reason, surface, address) in between, so a flood of junk costs one row
+/// per address and minute, never one per request.
+const ANONYMOUS_FLUSH: Duration = Duration::from_secs(60);
 
 async fn run(mut receiver: mpsc::Receiver<Command>, db: DatabaseConnection) {
-    while let Some(first) = receiver.recv().await {
-        let mut batch: HashMap<Key, (Refusal, u64)> = HashMap::new();
+    let mut anonymous: Tally = HashMap::new();
+    let mut ticker = tokio::time::interval(ANONYMOUS_FLUSH);
+    loop {
+        let first = tokio::select! {
+            command = receiver.recv() => command,
+            _ = ticker.tick() => {
+                write(&db, std::mem::take(&mut anonymous)).await;
+                continue;
+            }
+        };
+        let Some(first) = first else {
+            write(&db, anonymous).await;
+            return;
+        };
+        let mut recognised: Tally = HashMap::new();
         let mut flushes = Vec::new();
         let mut next = Some(first);
         while let Some(command) = next.take().or_else(|| receiver.try_recv().ok()) {
@@ -80,29 +100,42 @@ async fn run(mut receiver: mpsc::Receiver<Command>, db: DatabaseConnection) {
                         refusal.token_id,
                         refusal.ip,
                     );
-                    batch.entry(key).or_insert((refusal, 0)).1 += 1;
+                    let tally = if refusal.token_id.is_some() {
+                        &mut recognised
+                    } else {
+                        &mut anonymous
+                    };
+                    tally.entry(key).or_insert((refusal, 0)).1 += 1;
                 }
                 Command::Flush(done) => flushes.push(done),
             }
         }
-        if !batch.is_empty() {
-            let rows = batch.into_values().map(|(refusal, count)| {
-                let event = Event {
-                    action: Action::AuthenticationRefused,
-                    actor: refusal.owner,
-                    target: None,
-                    token_id: refusal.token_id,
-                    ip: refusal.ip,
-                    details: json!({ "reason": refusal.reason.as_str(), "surface": refusal.surface, "count": count }),
-                };
-                row(refusal.at, event)
-            });
-            if let Err(error) = audit_event::Entity::insert_many(rows).exec(&db).await {
-                tracing::warn!(error = %error, "writing refused authentications to the audit log failed");
-            }
+        write(&db, recognised).await;
+        if !flushes.is_empty() {
+            write(&db, std::mem::take(&mut anonymous)).await;
         }
         for done in flushes {
             let _ = done.send(());
         }
+    }
+}
+
+async fn write(db: &DatabaseConnection, tally: Tally) {
+    if tally.is_empty() {
+        return;
+    }
+    let rows = tally.into_values().map(|(refusal, count)| {
+        let event = Event {
+            action: Action::AuthenticationRefused,
+            actor: refusal.owner,
+            target: None,
+            token_id: refusal.token_id,
+            ip: refusal.ip,
+            details: json!({ "reason": refusal.reason.as_str(), "surface": refusal.surface, "count": count }),
+        };
+        row(refusal.at, event)
+    });
+    if let Err(error) = audit_event::Entity::insert_many(rows).exec(db).await {
+        tracing::warn!(error = %error, "writing refused authentications to the audit log failed");
     }
 }

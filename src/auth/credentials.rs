@@ -27,6 +27,12 @@ pub fn api_credentials(
     if query.is_some_and(query_carries_token) {
         return Err(AuthFailure::QueryString);
     }
+    // Repeated credential headers: which one the caller meant is a guess we do not make.
+    if headers.get_all(AUTHORIZATION).iter().count() > 1
+        || headers.get_all(PRIVATE_TOKEN_HEADER).iter().count() > 1
+    {
+        return Err(AuthFailure::Malformed);
+    }
     let bearer = match headers.get(AUTHORIZATION) {
         None => None,
         Some(value) => {
@@ -131,6 +137,20 @@ mod tests {
         assert_eq!(
             api_credentials(&headers(&[]), Some("query={a}")),
             Ok(ApiCredentials::Anonymous)
+        );
+        assert_eq!(
+            api_credentials(
+                &headers(&[("authorization", "Bearer a"), ("authorization", "Bearer a")]),
+                None
+            ),
+            Err(AuthFailure::Malformed)
+        );
+        assert_eq!(
+            api_credentials(
+                &headers(&[("private-token", "a"), ("private-token", "b")]),
+                None
+            ),
+            Err(AuthFailure::Malformed)
         );
     }
 }

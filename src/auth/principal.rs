@@ -25,6 +25,12 @@ pub struct Principal {
 pub enum Credential {
     /// A personal access token; its scopes bound the request.
     Token(pat::Model),
+    /// An impersonation token: acts as `Principal::user`, on behalf of the administrator
+    /// who created it (the audit log names them; `None` when it was made at the shell).
+    Impersonation {
+        token: pat::Model,
+        admin: Option<user::Model>,
+    },
     /// An administrator's `sudo` token acting as `Principal::user`.
     Sudo {
         token: pat::Model,
@@ -46,7 +52,9 @@ impl Principal {
     /// The token authenticating this request, if any.
     pub fn token(&self) -> Option<&pat::Model> {
         match &self.credential {
-            Credential::Token(token) | Credential::Sudo { token, .. } => Some(token),
+            Credential::Token(token)
+            | Credential::Impersonation { token, .. }
+            | Credential::Sudo { token, .. } => Some(token),
             Credential::Session | Credential::Shell => None,
         }
     }
@@ -75,10 +83,24 @@ impl Principal {
         }
     }
 
-    /// The real person behind the request: the administrator under sudo.
+    /// Refuses when the request is authenticated by an impersonation token: such a token may
+    /// act as its user but never mint credentials that would outlive the impersonation.
+    pub fn require_not_impersonating(&self) -> Result<()> {
+        match self.credential {
+            Credential::Impersonation { .. } => Err(Error::Forbidden(
+                "Impersonation tokens cannot create or rotate tokens.".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The real person behind the request: the administrator under sudo or impersonation.
     pub fn audit_actor(&self) -> Party {
         match &self.credential {
-            Credential::Sudo { admin, .. } => admin.into(),
+            Credential::Sudo { admin, .. }
+            | Credential::Impersonation {
+                admin: Some(admin), ..
+            } => admin.into(),
             _ => (&self.user).into(),
         }
     }
@@ -92,6 +114,7 @@ impl Principal {
     pub fn credential_name(&self) -> &'static str {
         match self.credential {
             Credential::Token(_) => "token",
+            Credential::Impersonation { .. } => "impersonation_token",
             Credential::Sudo { .. } => "sudo",
             Credential::Session => "session",
             Credential::Shell => "shell",

@@ -38,12 +38,12 @@ pub async fn authenticate(
 ) -> Result<Principal, Refusal> {
     match lookup(state, presented).await {
         Ok((token, owner)) => match check(state, &token, &owner).await {
-            Ok(()) => {
+            Ok(credential) => {
                 state.metrics.record_auth_success();
                 state.last_used.record(token.id, token.last_used_at);
                 Ok(Principal {
                     user: owner,
-                    credential: Credential::Token(token),
+                    credential,
                     ip,
                 })
             }
@@ -99,7 +99,11 @@ async fn lookup(state: &AppState, presented: &str) -> Result<(pat::Model, user::
     Ok((token, owner))
 }
 
-async fn check(state: &AppState, token: &pat::Model, owner: &user::Model) -> Result<(), Refusal> {
+async fn check(
+    state: &AppState,
+    token: &pat::Model,
+    owner: &user::Model,
+) -> Result<Credential, Refusal> {
     if token.revoked_at.is_some() {
         return Err(Refusal::Invalid(AuthFailure::Revoked));
     }
@@ -117,5 +121,28 @@ async fn check(state: &AppState, token: &pat::Model, owner: &user::Model) -> Res
     if settings.personal_access_tokens_disabled {
         return Err(Refusal::Invalid(AuthFailure::TokensDisabled));
     }
-    Ok(())
+    if !token.impersonation {
+        return Ok(Credential::Token(token.clone()));
+    }
+    // An impersonation token works only while the administrator who made it is an active
+    // administrator (deleting one revokes their impersonation tokens; the shell's have none).
+    let Some(admin_id) = token.created_by_id else {
+        return Ok(Credential::Impersonation {
+            token: token.clone(),
+            admin: None,
+        });
+    };
+    let admin = user::Entity::find_by_id(admin_id)
+        .one(&state.db)
+        .await
+        .map_err(|error| Refusal::Unavailable(error.into()))?;
+    match admin {
+        Some(admin) if admin.admin && UserState::of(&admin) == UserState::Active => {
+            Ok(Credential::Impersonation {
+                token: token.clone(),
+                admin: Some(admin),
+            })
+        }
+        _ => Err(Refusal::Invalid(AuthFailure::ImpersonatorInactive)),
+    }
 }

@@ -31,6 +31,8 @@ pub fn decode(kind: Kind, id: &str, field: &str) -> Result<i64> {
         .strip_prefix("gid://wvs/")
         .and_then(|rest| rest.strip_prefix(kind.name()))
         .and_then(|rest| rest.strip_prefix('/'))
+        // Canonical decimal only: no sign, no leading zeros.
+        .filter(|number| number.bytes().all(|b| b.is_ascii_digit()) && !number.starts_with('0'))
         .and_then(|number| number.parse::<i64>().ok())
         .filter(|&number| number > 0)
         .ok_or_else(|| Error::bad_input(field, format!("is not a valid {} id", kind.name())))
@@ -47,6 +49,8 @@ mod tests {
         assert!(decode(Kind::PersonalAccessToken, &id, "id").is_err());
         assert!(decode(Kind::User, "7", "id").is_err());
         assert!(decode(Kind::User, "gid://wvs/User/-1", "id").is_err());
+        assert!(decode(Kind::User, "gid://wvs/User/+7", "id").is_err());
+        assert!(decode(Kind::User, "gid://wvs/User/07", "id").is_err());
         assert!(decode(Kind::User, "gid://wvs/User/99999999999999999999", "id").is_err());
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod context;
+pub mod document_limits;
 pub mod ids;
 pub mod loaders;
 pub mod scalars;
@@ -44,6 +45,7 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
         .limit_complexity(500)
         .limit_recursive_depth(32)
         .limit_directives(16)
+        .extension(document_limits::DocumentLimits)
         .extension(scope_guard::ScopeGuard)
 }
 

@@ -8,8 +8,8 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::{
     Extension, Json,
-    extract::{ConnectInfo, State},
-    http::{HeaderMap, StatusCode, Uri},
+    extract::{ConnectInfo, Query, State},
+    http::{HeaderMap, StatusCode, Uri, header::CACHE_CONTROL},
     response::{Html, IntoResponse, Response},
 };
 
@@ -54,7 +54,9 @@ pub async fn post(
             )
             .await
         }
-        Err(rejection) => bad_request(&rejection.0.to_string()),
+        Err(_) => bad_request(
+            "The request body is not a GraphQL request: send JSON with a `query` string.",
+        ),
     }
 }
 
@@ -70,7 +72,7 @@ pub async fn get(
         Ok(caller) => caller,
         Err(response) => return response,
     };
-    match async_graphql::http::parse_query_string(uri.query().unwrap_or_default()) {
+    match get_request(&uri) {
         Ok(request) => {
             execute(
                 &state,
@@ -83,6 +85,33 @@ pub async fn get(
         }
         Err(error) => bad_request(&error.to_string()),
     }
+}
+
+/// The GraphQL parameters of a `GET`: `query`, `operationName`, `variables` (JSON).
+#[derive(serde::Deserialize)]
+struct GetParameters {
+    query: String,
+    #[serde(rename = "operationName", alias = "operation_name")]
+    operation_name: Option<String>,
+    variables: Option<String>,
+}
+
+fn get_request(uri: &Uri) -> Result<Request, String> {
+    let Query(parameters) = Query::<GetParameters>::try_from_uri(uri)
+        .map_err(|_| "Send the GraphQL document in the `query` parameter.".to_owned())?;
+    let mut request = Request::new(parameters.query);
+    if let Some(name) = parameters.operation_name.filter(|name| !name.is_empty()) {
+        request = request.operation_name(name);
+    }
+    if let Some(variables) = parameters
+        .variables
+        .filter(|variables| !variables.is_empty())
+    {
+        let json: serde_json::Value = serde_json::from_str(&variables)
+            .map_err(|_| "`variables` must be a JSON object.".to_owned())?;
+        request = request.variables(async_graphql::Variables::from_json(json));
+    }
+    Ok(request)
 }
 
 /// Authenticates the request's API credentials (and applies `Sudo`); the error is the
@@ -108,6 +137,9 @@ async fn caller(
     let Some(sudo) = headers.get(SUDO_HEADER) else {
         return Ok(Caller(principal));
     };
+    if headers.get_all(SUDO_HEADER).iter().count() > 1 {
+        return Err(bad_request("Send at most one Sudo header."));
+    }
     let target = sudo.to_str().unwrap_or_default();
     match act_as(state, principal, target).await {
         Ok(acting) => Ok(Caller(Some(acting))),
@@ -159,7 +191,8 @@ async fn execute(
         BatchResponse::Batch(many) => many.iter_mut().for_each(annotate_errors),
     }
     match serde_json::to_value(&response) {
-        Ok(body) => (StatusCode::OK, Json(body)).into_response(),
+        // Responses can hold a token (creation, rotation): never cache them anywhere.
+        Ok(body) => (StatusCode::OK, [(CACHE_CONTROL, "no-store")], Json(body)).into_response(),
         Err(error) => {
             tracing::error!(error = %error, "serializing a GraphQL response failed");
             graphql_error(

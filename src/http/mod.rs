@@ -36,6 +36,7 @@ pub fn router(state: AppState) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
+        .layer(middleware::map_response(refusal::json_for_oversized_bodies))
         .layer(CatchPanicLayer::custom(refusal::internal_error_after_panic))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -66,3 +66,15 @@ pub fn internal_error_after_panic(panic: Box<dyn std::any::Any + Send + 'static>
         "Internal server error.",
     )
 }
+
+/// The body limit answers 413 in plain text; API clients get the usual JSON error instead.
+pub async fn json_for_oversized_bodies(response: Response) -> Response {
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return graphql_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            "The request body is larger than 1 MiB.",
+        );
+    }
+    response
+}

@@ -6,7 +6,7 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 
 use crate::{
     audit::{self, Action, Event},
-    auth::principal::Principal,
+    auth::principal::{Credential, Principal},
     error::{Error, Result},
     mail::{self, templates},
     state::AppState,
@@ -75,6 +75,13 @@ pub async fn create(
     request: CreateRequest,
     impersonation: bool,
 ) -> Result<CreatedToken> {
+    actor.require_not_impersonating()?;
+    if impersonation && owner.id == actor.audit_actor().id {
+        return Err(Error::bad_input(
+            "userId",
+            "create a personal access token for yourself instead",
+        ));
+    }
     let name = TokenName::parse(&request.name)?;
     let description = TokenDescription::parse(request.description.as_deref())?;
     let scopes = parse_scopes(&request.scopes)?;
@@ -94,7 +101,12 @@ pub async fn create(
         scopes,
         expires_at: expires_at.date(),
         impersonation,
-        created_by_id: impersonation.then_some(actor.user.id),
+        // From the shell there is no administrator to record.
+        created_by_id: if impersonation && !matches!(actor.credential, Credential::Shell) {
+            Some(actor.audit_actor().id)
+        } else {
+            None
+        },
         previous_token_id: None,
     };
     let action = if impersonation {

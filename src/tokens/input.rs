@@ -26,11 +26,17 @@ impl TokenName {
                 "is too long (maximum is 255 characters)",
             ));
         }
-        if name.chars().any(char::is_control) {
+        if name
+            .chars()
+            .any(|c| c.is_control() || is_direction_override(c))
+        {
             return Err(Error::bad_input(
                 "name",
-                "must not contain control characters",
+                "must not contain control or text-direction characters",
             ));
+        }
+        if !name.chars().any(|c| !c.is_whitespace() && !is_invisible(c)) {
+            return Err(Error::bad_input("name", "must contain a visible character"));
         }
         Ok(TokenName(name.to_owned()))
     }
@@ -38,6 +44,16 @@ impl TokenName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Characters that reorder the text around them, used to make names look like others.
+fn is_direction_override(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Zero-width and other invisible format characters.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{00AD}')
 }
 
 /// An optional description of at most 1000 characters; blank means none.
@@ -163,6 +179,10 @@ mod tests {
         assert!(TokenName::parse(&"é".repeat(255)).is_ok());
         assert!(TokenName::parse(&"é".repeat(256)).is_err());
         assert!(TokenName::parse("a\u{0}b").is_err());
+        assert!(TokenName::parse("\u{202E}\u{200B}").is_err());
+        assert!(TokenName::parse("\u{200B}\u{FEFF}").is_err());
+        assert!(TokenName::parse("ci\u{2066}x").is_err());
+        assert!(TokenName::parse("日本語").is_ok());
     }
 
     #[test]

@@ -76,12 +76,7 @@ pub async fn list(
         (StateFilter::Inactive, true) => query.filter(active.not()),
         (StateFilter::Active, false) => return Ok(Page::empty()),
     };
-    if let Some(search) = filter
-        .search
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
+    if let Some(search) = crate::pagination::search_term(filter.search.as_deref())? {
         let pattern = format!(
             "%{}%",
             crate::pagination::escape_like(&search.to_lowercase())

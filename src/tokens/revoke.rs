@@ -82,6 +82,7 @@ pub async fn rotate(
     token_id: i64,
     expires_at: Option<NaiveDate>,
 ) -> Result<CreatedToken> {
+    actor.require_not_impersonating()?;
     let old = find_visible(&state.db, actor, token_id).await?;
     let owner = owner_of(state, &old).await?;
     if old.revoked_at.is_some() {
@@ -89,13 +90,22 @@ pub async fn rotate(
         return Err(already_revoked());
     }
     let today = state.clock.today();
-    let requested = expires_at.or_else(|| same_lifetime_from(&old, today));
-    let expiry = ExpiryDate::parse(requested, today, expiry_policy(state).await?)?;
+    let policy = expiry_policy(state).await?;
+    // Without an explicit date the old lifetime is kept, shortened to the instance's
+    // maximum if that has been lowered since.
+    let requested = expires_at.or_else(|| {
+        let same = same_lifetime_from(&old, today)?;
+        let latest = policy
+            .max_lifetime_days
+            .and_then(|days| today.checked_add_days(Days::new(days.into())));
+        Some(latest.map_or(same, |latest| Ord::min(same, latest)))
+    });
+    let expiry = ExpiryDate::parse(requested, today, policy)?;
     let scopes = ScopeSet::from_stored(&old.scopes);
     check_scopes_allowed(actor, &owner, scopes)?;
     let now = state.clock.now();
     let state_for_tx = state.clone();
-    let actor_id = actor.user.id;
+    let actor_id = actor.audit_actor().id;
     let event = Event::by(actor, Action::TokenRotated).target(&owner);
     let name = old.name.clone();
     let external_url = state.config.external_url.clone();

@@ -19,7 +19,7 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<Page<user::Model>> {
     let mut query = user::Entity::find();
-    if let Some(search) = search.map(str::trim).filter(|s| !s.is_empty()) {
+    if let Some(search) = crate::pagination::search_term(search)? {
         let pattern = format!(
             "%{}%",
             crate::pagination::escape_like(&search.to_lowercase())

@@ -102,6 +102,16 @@ pub async fn delete(state: &AppState, actor: &Principal, user_id: i64) -> Result
     let deleted = user.clone();
     crate::db::write(&state.db, move |tx| {
         Box::pin(async move {
+            // Impersonation tokens this user made as an administrator die with them.
+            entity::personal_access_token::Entity::update_many()
+                .col_expr(
+                    entity::personal_access_token::Column::RevokedAt,
+                    sea_orm::sea_query::Expr::value(now),
+                )
+                .filter(entity::personal_access_token::Column::CreatedById.eq(user.id))
+                .filter(entity::personal_access_token::Column::RevokedAt.is_null())
+                .exec(tx)
+                .await?;
             // Tokens first, explicitly: no reliance on the engine's cascade settings.
             entity::personal_access_token::Entity::delete_many()
                 .filter(entity::personal_access_token::Column::UserId.eq(user.id))

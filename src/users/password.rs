@@ -28,6 +28,9 @@ impl Password {
                 "is too short (minimum is 8 characters)",
             ));
         }
+        if raw.trim().is_empty() {
+            return Err(Error::bad_input("password", "must not be only spaces"));
+        }
         if raw.len() > Self::MAX_BYTES {
             return Err(Error::bad_input(
                 "password",

@@ -145,3 +145,112 @@ async fn impersonation_input_follows_the_same_rules() {
     assert_eq!(error_code(&body), "NOT_FOUND");
     assert_eq!(app.token_state().await, before);
 }
+
+#[tokio::test]
+async fn impersonation_tokens_cannot_mint_tokens_and_are_attributed_to_their_admin() {
+    let app = TestApp::spawn().await;
+    let root = app.admin("root").await;
+    let alice = app.user("alice").await;
+    let admin = app.token(&root, &[Scope::Api]).await;
+    let data = app
+        .gql_ok(
+            &admin,
+            CREATE,
+            json!({ "u": alice.gid(), "input": { "name": "support", "scopes": ["API"] } }),
+        )
+        .await;
+    let imp = data["impersonationTokenCreate"]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let alice_token = app.token(&alice, &[Scope::ReadApi]).await;
+    let alice_token_id = app
+        .gql_ok(&alice_token, "{ currentToken { id } }", json!({}))
+        .await["currentToken"]["id"]
+        .clone();
+    let before = app.token_state().await;
+    for (document, variables) in [
+        (
+            "mutation { personalAccessTokenCreate(input: { name: \"escape\", scopes: [API] }) { token } }",
+            json!({}),
+        ),
+        (
+            "mutation($id: ID!) { personalAccessTokenRotate(id: $id) { token } }",
+            json!({ "id": alice_token_id }),
+        ),
+    ] {
+        let (_, body) = app.gql(Some(&imp), document, variables).await;
+        assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
+    }
+    assert_eq!(app.token_state().await, before);
+
+    // What it may do is recorded as the administrator's doing.
+    app.gql_ok(
+        &imp,
+        "mutation($id: ID!) { personalAccessTokenRevoke(id: $id) { personalAccessToken { id } } }",
+        json!({ "id": alice_token_id }),
+    )
+    .await;
+    let events = app
+        .gql_ok(&admin, "{ auditEvents(action: TOKEN_REVOKED) { nodes { actorUsername targetUsername details } } }", json!({}))
+        .await;
+    let event = &events["auditEvents"]["nodes"][0];
+    assert_eq!(event["actorUsername"], "root");
+    assert_eq!(event["targetUsername"], "alice");
+    assert!(
+        event["details"]
+            .as_str()
+            .expect("details")
+            .contains("impersonation_token")
+    );
+}
+
+#[tokio::test]
+async fn impersonation_tokens_die_with_their_administrators_rights() {
+    let app = TestApp::spawn().await;
+    let root = app.admin("root").await;
+    let helper = app.admin("helper").await;
+    let alice = app.user("alice").await;
+    let root_token = app.token(&root, &[Scope::Api]).await;
+    let helper_token = app.token(&helper, &[Scope::Api]).await;
+    let make = |token: String| {
+        let app = &app;
+        let alice = alice.clone();
+        async move {
+            app.gql_ok(
+                &token,
+                CREATE,
+                json!({ "u": alice.gid(), "input": { "name": "imp", "scopes": ["READ_API"] } }),
+            )
+            .await["impersonationTokenCreate"]["token"]
+                .as_str()
+                .expect("token")
+                .to_owned()
+        }
+    };
+    let by_helper = make(helper_token.clone()).await;
+    let second_by_helper = make(helper_token).await;
+    let who = "{ currentUser { username } }";
+    app.gql_ok(&by_helper, who, json!({})).await;
+    // Blocking the administrator stops their impersonation tokens; unblocking restores them.
+    let block = "mutation($id: ID!) { userBlock(id: $id) { user { id } } }";
+    let unblock = "mutation($id: ID!) { userUnblock(id: $id) { user { id } } }";
+    app.gql_ok(&root_token, block, json!({ "id": helper.gid() }))
+        .await;
+    let (status, _) = app.gql(Some(&by_helper), who, json!({})).await;
+    assert_eq!(status, 401);
+    app.gql_ok(&root_token, unblock, json!({ "id": helper.gid() }))
+        .await;
+    app.gql_ok(&by_helper, who, json!({})).await;
+    // Deleting the administrator revokes them for good.
+    app.gql_ok(
+        &root_token,
+        "mutation($id: ID!) { userDelete(id: $id) { id } }",
+        json!({ "id": helper.gid() }),
+    )
+    .await;
+    for token in [&by_helper, &second_by_helper] {
+        let (status, _) = app.gql(Some(token), who, json!({})).await;
+        assert_eq!(status, 401);
+    }
+}

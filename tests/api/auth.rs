@@ -201,3 +201,68 @@ async fn a_token_works_until_the_last_millisecond_before_its_expiry_date() {
     let (status, _, _) = send(&app, |request| request.bearer_auth(&token)).await;
     assert_eq!(status, 401);
 }
+
+#[tokio::test]
+async fn repeated_credential_headers_are_refused() {
+    let app = TestApp::spawn().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let alice_token = app.token(&alice, &[Scope::ReadUser]).await;
+    let bob_token = app.token(&bob, &[Scope::ReadUser]).await;
+    for (name, first, second) in [
+        (
+            "Authorization",
+            format!("Bearer {alice_token}"),
+            format!("Bearer {bob_token}"),
+        ),
+        (
+            "Authorization",
+            format!("Bearer {alice_token}"),
+            format!("Bearer {alice_token}"),
+        ),
+        ("PRIVATE-TOKEN", alice_token.clone(), bob_token.clone()),
+    ] {
+        let (status, _, _) = send(&app, |request| {
+            request
+                .header(name, first.clone())
+                .header(name, second.clone())
+        })
+        .await;
+        assert_eq!(status, 401, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn junk_tokens_cost_no_database_statement() {
+    let app = TestApp::spawn().await;
+    app.user("alice").await;
+    let before = app.state.metrics.db_statements();
+    for junk in [
+        "nonsense",
+        "wvspat-short",
+        "glpat-0123456789abcdefghij0123456789abcdefgh",
+    ] {
+        for _ in 0..10 {
+            let (status, _, _) = send(&app, |request| request.bearer_auth(junk)).await;
+            assert_eq!(status, 401);
+        }
+    }
+    assert_eq!(app.state.metrics.db_statements(), before);
+    // The audit log tallies them instead of writing a row per request.
+    app.flush_refusals().await;
+    use sea_orm::EntityTrait;
+    let rows = entity::audit_event::Entity::find()
+        .all(&app.state.db)
+        .await
+        .expect("rows");
+    assert_eq!(
+        rows.len(),
+        1,
+        "one tallied row per reason and address: {rows:?}"
+    );
+    assert!(
+        rows[0].details.contains("\"count\":30"),
+        "{}",
+        rows[0].details
+    );
+}

@@ -92,6 +92,8 @@ async fn oversized_batches_and_bodies_are_refused() {
         .await
         .expect("post");
     assert_eq!(response.status(), 413);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(error_code(&body), "PAYLOAD_TOO_LARGE");
 
     let response = app
         .client
@@ -176,4 +178,79 @@ async fn every_error_carries_a_code() {
         list[7],
         json!({ "name": "SUDO", "description": wvs::tokens::scope::Scope::Sudo.description(), "adminOnly": true })
     );
+}
+
+#[tokio::test]
+async fn exploding_fragments_are_refused_before_execution_even_anonymously() {
+    let app = TestApp::spawn().await;
+    let depth = 40;
+    let mut query = String::from("query { ...F0 } ");
+    for i in 0..depth {
+        query.push_str(&format!(
+            "fragment F{i} on Query {{ a: __typename ...F{} ...F{} }} ",
+            i + 1,
+            i + 1
+        ));
+    }
+    query.push_str(&format!("fragment F{depth} on Query {{ __typename }}"));
+    let (status, body) = app.gql(None, &query, json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(error_code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
+    let (_, body) = app
+        .gql(None, "{ a: __typename b: __typename }", json!({}))
+        .await;
+    assert_eq!(body["data"]["a"], "Query");
+}
+
+#[tokio::test]
+async fn get_honours_operation_name_and_variables() {
+    let app = TestApp::spawn().await;
+    let alice = app.user("alice").await;
+    let token = app.token(&alice, &[Scope::ReadUser]).await;
+    let get = |params: Vec<(&'static str, &'static str)>| {
+        let request = app
+            .client
+            .get(app.url("/api/graphql"))
+            .query(&params)
+            .bearer_auth(&token);
+        async move {
+            request
+                .send()
+                .await
+                .expect("get")
+                .json::<Value>()
+                .await
+                .expect("json")
+        }
+    };
+    let body = get(vec![
+        (
+            "query",
+            "query A { currentUser { username } } query B { __typename }",
+        ),
+        ("operationName", "B"),
+    ])
+    .await;
+    assert_eq!(body["data"]["__typename"], "Query", "{body}");
+    let body = get(vec![
+        (
+            "query",
+            "query($u: String) { user(username: $u) { username } }",
+        ),
+        ("variables", "{\"u\": \"alice\"}"),
+    ])
+    .await;
+    assert_eq!(body["data"]["user"]["username"], "alice", "{body}");
+    let body = get(vec![
+        ("query", "{ currentUser { id } }"),
+        ("operationName", "X"),
+    ])
+    .await;
+    assert!(body["errors"].is_array(), "{body}");
+    let body = get(vec![
+        ("query", "{ currentUser { id } }"),
+        ("variables", "not json"),
+    ])
+    .await;
+    assert_eq!(error_code(&body), "BAD_REQUEST");
 }

@@ -247,3 +247,36 @@ async fn disabling_tokens_stops_every_token_until_re_enabled() {
         .await;
     assert_eq!(data["currentUser"]["username"], "alice");
 }
+
+#[tokio::test]
+async fn rotation_keeps_the_lifetime_but_never_beyond_a_lowered_maximum() {
+    let app = TestApp::spawn().await;
+    let root = app.admin("root").await;
+    let alice = app.user("alice").await;
+    let admin = app.token(&root, &[Scope::Api]).await;
+    let long = app
+        .token_with(
+            &alice,
+            "long",
+            &[Scope::Api],
+            Some(crate::harness::day("2027-06-01")),
+        )
+        .await;
+    let id = app
+        .gql_ok(&long, "{ currentToken { id } }", json!({}))
+        .await["currentToken"]["id"]
+        .clone();
+    app.gql_ok(
+        &admin,
+        UPDATE,
+        json!({ "input": { "tokenMaxLifetimeDays": 10 } }),
+    )
+    .await;
+    let data = app
+        .gql_ok(&long, "mutation($id: ID!) { personalAccessTokenRotate(id: $id) { personalAccessToken { expiresAt } } }", json!({ "id": id }))
+        .await;
+    assert_eq!(
+        data["personalAccessTokenRotate"]["personalAccessToken"]["expiresAt"],
+        "2027-01-25"
+    );
+}

@@ -100,11 +100,12 @@ async fn every_other_combination_is_forbidden_and_changes_nothing() {
     }
     let sudo = app.token(&root, &[Scope::Api, Scope::Sudo]).await;
     let admin = app.token(&root, &[Scope::Api]).await;
+    let other_root = app.admin("other-root").await;
     let impersonation = app
         .gql_ok(
             &sudo,
             "mutation($u: ID!) { impersonationTokenCreate(userId: $u, input: { name: \"imp\", scopes: [API, SUDO] }) { token } }",
-            json!({ "u": root.gid() }),
+            json!({ "u": other_root.gid() }),
         )
         .await["impersonationTokenCreate"]["token"]
         .as_str()
@@ -171,4 +172,24 @@ async fn sudo_keeps_the_tokens_scopes() {
         body["errors"][0]["extensions"]["requiredScopes"],
         json!(["api"])
     );
+}
+
+#[tokio::test]
+async fn repeated_sudo_headers_are_refused() {
+    let app = TestApp::spawn().await;
+    let root = app.admin("root").await;
+    app.user("alice").await;
+    app.user("bob").await;
+    let sudo = app.token(&root, &[Scope::Api, Scope::Sudo]).await;
+    let response = app
+        .client
+        .post(app.url("/api/graphql"))
+        .bearer_auth(&sudo)
+        .header("Sudo", "alice")
+        .header("Sudo", "bob")
+        .json(&json!({ "query": WHO }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 400);
 }

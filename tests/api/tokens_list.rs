@@ -228,3 +228,22 @@ async fn listing_a_hundred_tokens_with_owners_costs_a_bounded_number_of_statemen
     // one refresh of the cached instance settings (re-read once a second): not one per row.
     assert!(statements <= 5, "{statements} statements for one page");
 }
+
+#[tokio::test]
+async fn oversized_or_control_character_searches_are_refused() {
+    let app = TestApp::spawn().await;
+    let alice = app.user("alice").await;
+    let token = app.token(&alice, &[Scope::ReadApi]).await;
+    for term in ["x".repeat(256), "%".repeat(30_000), "a\u{0}b".to_owned()] {
+        let (_, body) = app.gql(Some(&token), LIST, json!({ "search": term })).await;
+        assert_eq!(body["errors"][0]["extensions"]["field"], "search", "{body}");
+    }
+    let (_, body) = app
+        .gql(
+            Some(&token),
+            "query($s: String) { users(search: $s) { nodes { id } } }",
+            json!({ "s": "y".repeat(50_000) }),
+        )
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["field"], "search");
+}
