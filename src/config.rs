@@ -10,7 +10,7 @@ use std::{
 use anyhow::{Context, bail};
 use chrono::NaiveTime;
 
-use crate::tokens::secret::SecretKey;
+use crate::{git::throttle::Limits, tokens::secret::SecretKey};
 
 /// Everything the service needs to start.
 #[derive(Debug, Clone)]
@@ -28,6 +28,8 @@ pub struct Config {
     pub expiring_check_at: NaiveTime,
     /// When (UTC) the expired-tokens check runs each day.
     pub expired_check_at: NaiveTime,
+    /// Brute-force protection for Git's Basic auth.
+    pub git_auth_limits: Limits,
 }
 
 /// Email delivery settings.
@@ -187,6 +189,24 @@ impl Config {
             NaiveTime::parse_from_str(text.trim(), "%H:%M")
                 .with_context(|| format!("{name}: expected a UTC time such as {default}"))
         };
+        let number = |name: &str, default: u32| -> anyhow::Result<u32> {
+            match get(name) {
+                None => Ok(default),
+                Some(text) => text
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|&n| n >= 1)
+                    .with_context(|| format!("{name}: expected a whole number of at least 1")),
+            }
+        };
+        let git_auth_limits = Limits {
+            max_failures: number("WVS_GIT_AUTH_MAX_FAILURES", 10)?,
+            window: chrono::Duration::seconds(number("WVS_GIT_AUTH_WINDOW_SECONDS", 60)?.into()),
+            cooldown: chrono::Duration::seconds(
+                number("WVS_GIT_AUTH_COOLDOWN_SECONDS", 300)?.into(),
+            ),
+        };
         Ok(Config {
             listen,
             database_url,
@@ -200,6 +220,7 @@ impl Config {
             jobs_enabled,
             expiring_check_at: time("WVS_EXPIRING_CHECK_AT", "01:00")?,
             expired_check_at: time("WVS_EXPIRED_CHECK_AT", "02:00")?,
+            git_auth_limits,
         })
     }
 

@@ -12,11 +12,14 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod graphql;
+
+pub mod git;
 pub mod http;
 pub mod jobs;
 pub mod mail;
 pub mod metrics;
 pub mod pagination;
+pub mod projects;
 pub mod settings;
 pub mod state;
 pub mod tokens;

@@ -6,9 +6,9 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::Semaphore;
 
 use crate::{
-    audit::refusals::RefusalLog, clock::Clock, config::Config, mail::outbox::Mailer,
-    metrics::Metrics, settings::SettingsCache, tokens::last_used::LastUsedRecorder,
-    tokens::secret::SecretKey,
+    audit::refusals::RefusalLog, clock::Clock, config::Config, git::throttle::Throttle,
+    mail::outbox::Mailer, metrics::Metrics, settings::SettingsCache,
+    tokens::last_used::LastUsedRecorder, tokens::secret::SecretKey,
 };
 
 /// Shared application state.
@@ -26,6 +26,8 @@ pub struct AppState {
     pub refusals: RefusalLog,
     /// Delivers queued email.
     pub mailer: Mailer,
+    /// Failed Git authentications per address.
+    pub git_throttle: Arc<Throttle>,
     /// Bounds concurrent argon2 work so password checks cannot starve the API.
     pub password_hashing: Arc<Semaphore>,
 }
@@ -42,6 +44,7 @@ impl AppState {
     ) -> AppState {
         let last_used = LastUsedRecorder::start(db.clone(), clock.clone(), metrics.clone());
         let refusals = RefusalLog::start(db.clone());
+        let git_throttle = Arc::new(Throttle::new(config.git_auth_limits));
         AppState {
             db,
             config: Arc::new(config),
@@ -51,6 +54,7 @@ impl AppState {
             last_used,
             settings: Arc::new(SettingsCache::default()),
             refusals,
+            git_throttle,
             mailer,
             password_hashing: Arc::new(Semaphore::new(2)),
         }

@@ -5,4 +5,6 @@ pub mod instance_setting;
 pub mod job_run;
 pub mod outbox_email;
 pub mod personal_access_token;
+pub mod project;
+pub mod project_member;
 pub mod user;

@@ -9,6 +9,7 @@ mod m20261201_000002_create_personal_access_tokens;
 mod m20261203_000003_create_instance_settings;
 mod m20261203_000004_create_audit_events;
 mod m20261203_000005_create_notifications;
+mod m20261203_000006_create_projects;
 
 /// All migrations, in order.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000003_create_instance_settings::Migration),
             Box::new(m20261203_000004_create_audit_events::Migration),
             Box::new(m20261203_000005_create_notifications::Migration),
+            Box::new(m20261203_000006_create_projects::Migration),
         ]
     }
 }

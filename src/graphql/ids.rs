@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 pub enum Kind {
     User,
     PersonalAccessToken,
+    Project,
 }
 
 impl Kind {
@@ -16,6 +17,7 @@ impl Kind {
         match self {
             Kind::User => "User",
             Kind::PersonalAccessToken => "PersonalAccessToken",
+            Kind::Project => "Project",
         }
     }
 }

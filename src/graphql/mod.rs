@@ -5,6 +5,7 @@ pub mod context;
 pub mod document_limits;
 pub mod ids;
 pub mod loaders;
+pub mod projects;
 pub mod scalars;
 pub mod scope_guard;
 pub mod settings;
@@ -23,6 +24,7 @@ pub struct Query(
     tokens::TokenQuery,
     settings::SettingsQuery,
     audit::AuditQuery,
+    projects::ProjectQuery,
 );
 
 /// Every mutation.
@@ -31,6 +33,7 @@ pub struct Mutation(
     tokens::TokenMutation,
     users::UserMutation,
     settings::SettingsMutation,
+    projects::ProjectMutation,
 );
 
 /// The executable schema.

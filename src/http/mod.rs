@@ -8,12 +8,15 @@ pub mod refusal;
 
 use std::time::Duration;
 
-use axum::{Router, middleware, routing::get};
+use axum::{
+    Router, middleware,
+    routing::{get, post},
+};
 use tower_http::{
     catch_panic::CatchPanicLayer, limit::RequestBodyLimitLayer, timeout::TimeoutLayer,
 };
 
-use crate::state::AppState;
+use crate::{git, state::AppState};
 
 /// Largest request body accepted (GraphQL documents and variables).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -23,7 +26,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// All routes of the service.
 pub fn router(state: AppState) -> Router {
     let schema = crate::graphql::build(state.clone());
-    Router::new()
+    let api = Router::new()
         .route("/api/graphql", get(graphql::get).post(graphql::post))
         .route("/-/graphiql", get(graphql::graphiql))
         .route("/-/health", get(ops::health))
@@ -36,7 +39,20 @@ pub fn router(state: AppState) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
-        .layer(middleware::map_response(refusal::json_for_oversized_bodies))
+        .layer(middleware::map_response(refusal::json_for_oversized_bodies));
+    // Git streams pushes and clones of any size for as long as they take: no body limit,
+    // no request timeout (the client's connection bounds it).
+    let git = Router::new()
+        .route("/{namespace}/{repository}/info/refs", get(git::info_refs))
+        .route(
+            "/{namespace}/{repository}/git-upload-pack",
+            post(git::upload_pack),
+        )
+        .route(
+            "/{namespace}/{repository}/git-receive-pack",
+            post(git::receive_pack),
+        );
+    api.merge(git)
         .layer(CatchPanicLayer::custom(refusal::internal_error_after_panic))
         .layer(middleware::from_fn_with_state(
             state.clone(),

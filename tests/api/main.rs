@@ -8,6 +8,7 @@ mod admin_users;
 mod audit_log;
 mod auth;
 mod cli;
+mod git_http;
 mod graphql_hygiene;
 mod last_used;
 mod notifications;

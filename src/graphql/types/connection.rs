@@ -23,7 +23,10 @@ impl PageInfo {
     }
 }
 
-use crate::graphql::types::{token::PersonalAccessToken, user::User};
+use crate::graphql::{
+    projects::Project,
+    types::{token::PersonalAccessToken, user::User},
+};
 use crate::pagination::Page;
 
 /// Defines a Relay connection and edge type for `$node`.
@@ -77,3 +80,4 @@ connection!(
     PersonalAccessTokenEdge,
     PersonalAccessToken
 );
+connection!(ProjectConnection, ProjectEdge, Project);
