@@ -42,8 +42,9 @@ enum Operation {
     Push,
 }
 
-/// `GET /{namespace}/{project}.git/info/refs?service=…`
-pub async fn info_refs(
+/// `GET …/info/refs?service=…`, `POST …/git-upload-pack` (fetch, clone) and
+/// `POST …/git-receive-pack` (push), for `/{namespace}/{project}.git`.
+pub async fn smart_http(
     State(state): State<AppState>,
     Path((namespace, repository)): Path<(String, String)>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -52,66 +53,25 @@ pub async fn info_refs(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let operation = if uri
+    let path = uri.path();
+    let (suffix, operation) = if path.ends_with("/git-receive-pack") {
+        ("git-receive-pack", Operation::Push)
+    } else if path.ends_with("/git-upload-pack") {
+        ("git-upload-pack", Operation::Pull)
+    } else if uri
         .query()
         .unwrap_or_default()
         .contains("service=git-receive-pack")
     {
-        Operation::Push
+        ("info/refs", Operation::Push)
     } else {
-        Operation::Pull
+        ("info/refs", Operation::Pull)
     };
     let request = GitRequest {
         namespace,
         repository,
-        suffix: "info/refs",
+        suffix,
         operation,
-        peer,
-        method,
-        uri,
-        headers,
-    };
-    serve(state, request, body).await
-}
-
-/// `POST /{namespace}/{project}.git/git-upload-pack` (fetch and clone).
-pub async fn upload_pack(
-    State(state): State<AppState>,
-    Path((namespace, repository)): Path<(String, String)>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let request = GitRequest {
-        namespace,
-        repository,
-        suffix: "git-upload-pack",
-        operation: Operation::Pull,
-        peer,
-        method,
-        uri,
-        headers,
-    };
-    serve(state, request, body).await
-}
-
-/// `POST /{namespace}/{project}.git/git-receive-pack` (push).
-pub async fn receive_pack(
-    State(state): State<AppState>,
-    Path((namespace, repository)): Path<(String, String)>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let request = GitRequest {
-        namespace,
-        repository,
-        suffix: "git-receive-pack",
-        operation: Operation::Push,
         peer,
         method,
         uri,

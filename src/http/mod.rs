@@ -43,14 +43,14 @@ pub fn router(state: AppState) -> Router {
     // Git streams pushes and clones of any size for as long as they take: no body limit,
     // no request timeout (the client's connection bounds it).
     let git = Router::new()
-        .route("/{namespace}/{repository}/info/refs", get(git::info_refs))
+        .route("/{namespace}/{repository}/info/refs", get(git::smart_http))
         .route(
             "/{namespace}/{repository}/git-upload-pack",
-            post(git::upload_pack),
+            post(git::smart_http),
         )
         .route(
             "/{namespace}/{repository}/git-receive-pack",
-            post(git::receive_pack),
+            post(git::smart_http),
         );
     api.merge(git)
         .layer(CatchPanicLayer::custom(refusal::internal_error_after_panic))

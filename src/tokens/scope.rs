@@ -105,6 +105,17 @@ pub enum Access {
 }
 
 impl Access {
+    /// Every kind of access.
+    pub const ALL: [Access; 7] = [
+        Access::Query,
+        Access::UserQuery,
+        Access::Mutation,
+        Access::GitPull,
+        Access::GitPush,
+        Access::RegistryPull,
+        Access::RegistryPush,
+    ];
+
     /// The scopes any one of which grants this access.
     pub fn accepted_scopes(self) -> &'static [Scope] {
         use Scope::*;
@@ -160,21 +171,12 @@ impl ScopeSet {
     /// requested scope grants must already be granted here, and `sudo` (which grants no
     /// access of its own but a whole identity switch) must be held literally.
     pub fn covers(self, requested: ScopeSet) -> bool {
-        const EVERY_ACCESS: [Access; 7] = [
-            Access::Query,
-            Access::UserQuery,
-            Access::Mutation,
-            Access::GitPull,
-            Access::GitPush,
-            Access::RegistryPull,
-            Access::RegistryPush,
-        ];
         requested.iter().all(|scope| {
             if scope == Scope::Sudo {
                 return self.contains(Scope::Sudo);
             }
             let alone = ScopeSet(scope.bit());
-            EVERY_ACCESS
+            Access::ALL
                 .into_iter()
                 .all(|access| !alone.permits(access) || self.permits(access))
         })
@@ -231,18 +233,9 @@ mod tests {
             (Scope::WriteRegistry, &[RegistryPush]),
             (Scope::Sudo, &[]),
         ];
-        let every_access = [
-            Query,
-            UserQuery,
-            Mutation,
-            GitPull,
-            GitPush,
-            RegistryPull,
-            RegistryPush,
-        ];
         for (scope, granted) in table {
             let set = ScopeSet::from_distinct(&[scope]).expect("one scope");
-            for access in every_access {
+            for access in Access::ALL {
                 assert_eq!(
                     set.permits(access),
                     granted.contains(&access),

@@ -439,8 +439,18 @@ async fn repeated_failures_cool_an_address_off_without_locking_anyone_out() {
     assert_eq!(later.status(), 200);
 }
 
+/// The peak resident memory of this process (the server runs in it), in KiB.
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .expect("proc status")
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM")
+}
+
 #[tokio::test]
-async fn a_large_push_streams_through() {
+async fn a_large_push_streams_through_without_being_held_in_memory() {
     let s = setup().await;
     let dir = s.dir("large");
     assert!(
@@ -448,18 +458,27 @@ async fn a_large_push_streams_through() {
             .await
             .0
     );
-    // 24 MiB of incompressible bytes: far over git's 1 MiB post buffer, so the push is chunked.
-    let mut bytes = vec![0u8; 24 * 1024 * 1024];
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-    for chunk in bytes.chunks_mut(8) {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        chunk.copy_from_slice(&state.to_le_bytes()[..chunk.len()]);
+    // 48 MiB of incompressible bytes, written in 1 MiB pieces: far over git's 1 MiB post
+    // buffer, so the push arrives chunked, and never whole in this process's memory.
+    const MIB: usize = 1024 * 1024;
+    {
+        use std::io::Write;
+        let mut file = std::fs::File::create(dir.join("blob.bin")).expect("create");
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut chunk = vec![0u8; MIB];
+        for _ in 0..48 {
+            for word in chunk.chunks_mut(8) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                word.copy_from_slice(&state.to_le_bytes());
+            }
+            file.write_all(&chunk).expect("write");
+        }
     }
-    std::fs::write(dir.join("blob.bin"), &bytes).expect("write");
     assert!(git(&dir, None, &["add", "blob.bin"]).await.0);
     assert!(git(&dir, None, &["commit", "-q", "-m", "large"]).await.0);
+    let before = peak_rss_kib();
     let (ok, out) = git(
         &dir,
         Some(("alice", &s.alice_api)),
@@ -471,11 +490,45 @@ async fn a_large_push_streams_through() {
         .clone("app", "large-again", Some(("alice", &s.alice_api)))
         .await;
     assert!(ok, "{out}");
-    assert_eq!(
-        std::fs::read(s.dir("large-again").join("blob.bin"))
-            .expect("read")
-            .len(),
-        bytes.len()
+    let grown_mib = (peak_rss_kib() - before) / 1024;
+    assert!(
+        grown_mib < 24,
+        "the server's peak memory grew by {grown_mib} MiB for a 48 MiB push and clone"
+    );
+    let size = std::fs::metadata(s.dir("large-again").join("blob.bin"))
+        .expect("metadata")
+        .len();
+    assert_eq!(size, 48 * MIB as u64);
+}
+
+#[tokio::test]
+async fn a_blocked_users_token_is_refused_by_git() {
+    let s = setup().await;
+    let app = &s.app;
+    let root = app.admin("root").await;
+    let admin = app.token(&root, &[Scope::Api]).await;
+    let token = app.token(&s.carol, &[Scope::ReadRepository]).await;
+    app.gql_ok(
+        &admin,
+        "mutation($id: ID!) { userBlock(id: $id) { user { id } } }",
+        json!({ "id": s.carol.gid() }),
+    )
+    .await;
+    let (ok, out) = s.clone("app", "blocked", Some(("carol", &token))).await;
+    assert!(!ok && out.contains("Authentication failed"), "{out}");
+    app.flush_last_used().await;
+    let digest = wvs::tokens::secret::TokenSecret::parse(&token)
+        .expect("token")
+        .digest(&app.state.secret_key);
+    let row = app
+        .token_rows()
+        .await
+        .into_iter()
+        .find(|row| row.digest == digest)
+        .expect("row");
+    assert!(
+        row.last_used_at.is_none(),
+        "a refused token's last use must not move"
     );
 }
 
