@@ -43,6 +43,11 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// The container-registry token server.
+    Registry {
+        #[command(subcommand)]
+        command: RegistryCommand,
+    },
     /// Run a background job now.
     Jobs {
         #[command(subcommand)]
@@ -55,6 +60,13 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL).
     Schema,
+}
+
+#[derive(Subcommand, Debug)]
+enum RegistryCommand {
+    /// Print the certificate the registry must trust (its `rootcertbundle`), generating the
+    /// key on first use.
+    Cert,
 }
 
 #[derive(Subcommand, Debug)]
@@ -206,6 +218,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 "{job} for {date}: {notified} tokens announced; {} emails sent, {} failed (kept for retry)",
                 delivery.sent, delivery.failed
             );
+            Ok(())
+        }
+        Command::Registry {
+            command: RegistryCommand::Cert,
+        } => {
+            config.prepare_data_dir()?;
+            let keys =
+                crate::registry::keys::load_or_generate(&config.data_dir, &config.registry.issuer)?;
+            print!("{}", keys.certificate_pem()?);
             Ok(())
         }
         Command::Settings { command } => {

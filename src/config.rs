@@ -28,8 +28,21 @@ pub struct Config {
     pub expiring_check_at: NaiveTime,
     /// When (UTC) the expired-tokens check runs each day.
     pub expired_check_at: NaiveTime,
-    /// Brute-force protection for Git's Basic auth.
+    /// Brute-force protection for Git's (and the registry's) Basic auth.
     pub git_auth_limits: Limits,
+    /// The container-registry token server.
+    pub registry: RegistryConfig,
+}
+
+/// What the registry expects in its tokens (its `auth: token:` block).
+#[derive(Debug, Clone)]
+pub struct RegistryConfig {
+    /// The `issuer` the registry is configured with.
+    pub issuer: String,
+    /// The `service` the registry is configured with.
+    pub service: String,
+    /// How long a registry token is valid.
+    pub token_seconds: i64,
 }
 
 /// Email delivery settings.
@@ -221,6 +234,17 @@ impl Config {
             expiring_check_at: time("WVS_EXPIRING_CHECK_AT", "01:00")?,
             expired_check_at: time("WVS_EXPIRED_CHECK_AT", "02:00")?,
             git_auth_limits,
+            registry: RegistryConfig {
+                issuer: get("WVS_REGISTRY_ISSUER")
+                    .unwrap_or_else(|| "wvs".into())
+                    .trim()
+                    .to_owned(),
+                service: get("WVS_REGISTRY_SERVICE")
+                    .unwrap_or_else(|| "container_registry".into())
+                    .trim()
+                    .to_owned(),
+                token_seconds: number("WVS_REGISTRY_TOKEN_SECONDS", 300)?.into(),
+            },
         })
     }
 

@@ -20,6 +20,7 @@ pub mod mail;
 pub mod metrics;
 pub mod pagination;
 pub mod projects;
+pub mod registry;
 pub mod settings;
 pub mod state;
 pub mod tokens;

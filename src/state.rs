@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
-use tokio::sync::Semaphore;
+use tokio::sync::{OnceCell, Semaphore};
 
 use crate::{
     audit::refusals::RefusalLog, clock::Clock, config::Config, git::throttle::Throttle,
-    mail::outbox::Mailer, metrics::Metrics, settings::SettingsCache,
+    mail::outbox::Mailer, metrics::Metrics, registry::keys::RegistryKeys, settings::SettingsCache,
     tokens::last_used::LastUsedRecorder, tokens::secret::SecretKey,
 };
 
@@ -28,6 +28,8 @@ pub struct AppState {
     pub mailer: Mailer,
     /// Failed Git authentications per address.
     pub git_throttle: Arc<Throttle>,
+    /// The registry signing key, generated on first use.
+    pub registry_keys: Arc<OnceCell<RegistryKeys>>,
     /// Bounds concurrent argon2 work so password checks cannot starve the API.
     pub password_hashing: Arc<Semaphore>,
 }
@@ -55,6 +57,7 @@ impl AppState {
             settings: Arc::new(SettingsCache::default()),
             refusals,
             git_throttle,
+            registry_keys: Arc::new(OnceCell::new()),
             mailer,
             password_hashing: Arc::new(Semaphore::new(2)),
         }

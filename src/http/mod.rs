@@ -16,7 +16,7 @@ use tower_http::{
     catch_panic::CatchPanicLayer, limit::RequestBodyLimitLayer, timeout::TimeoutLayer,
 };
 
-use crate::{git, state::AppState};
+use crate::{git, registry, state::AppState};
 
 /// Largest request body accepted (GraphQL documents and variables).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -33,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .route("/-/readiness", get(ops::readiness))
         .route("/-/metrics", get(ops::metrics))
         .route("/-/avatars/{file}", get(avatar::avatar))
+        .route("/jwt/auth", get(registry::token))
         .layer(axum::Extension(schema))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(

@@ -353,3 +353,31 @@ fn jobs_run_announces_once_and_writes_eml_files_without_smtp() {
         .expect("run");
     assert!(!bad.status.success());
 }
+
+#[test]
+fn registry_cert_prints_the_same_certificate_every_time() {
+    let dir = tempfile::tempdir().expect("dir");
+    let print = || {
+        let output = wvs(dir.path())
+            .args(["registry", "cert"])
+            .output()
+            .expect("run");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("utf-8")
+    };
+    let first = print();
+    assert!(first.starts_with("-----BEGIN CERTIFICATE-----"), "{first}");
+    assert!(!first.contains("PRIVATE KEY"));
+    assert_eq!(print(), first);
+    let key = dir.path().join("wvs-data/registry/key.pem");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).expect("key").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the registry key is private");
+    }
+}

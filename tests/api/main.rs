@@ -14,6 +14,7 @@ mod last_used;
 mod notifications;
 mod ops;
 mod policy;
+mod registry;
 mod scopes;
 mod smtp;
 mod sudo;
