@@ -232,7 +232,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Settings { command } => {
             let state = app::start(config, Arc::new(SystemClock)).await?;
             let current = match command {
-                SettingsCommand::Show => state.settings.get(&state.db).await?,
+                SettingsCommand::Show => state.settings.get(&state.db, state.clock.now()).await?,
                 SettingsCommand::Update(args) => update_settings(&state, args).await?,
             };
             println!("require_token_expiry = {}", current.require_token_expiry);

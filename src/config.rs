@@ -32,6 +32,8 @@ pub struct Config {
     pub git_auth_limits: Limits,
     /// The container-registry token server.
     pub registry: RegistryConfig,
+    /// Whether verified tokens are cached in memory (`WVS_AUTH_CACHE`).
+    pub auth_cache: bool,
 }
 
 /// What the registry expects in its tokens (its `auth: token:` block).
@@ -244,6 +246,11 @@ impl Config {
                     .trim()
                     .to_owned(),
                 token_seconds: number("WVS_REGISTRY_TOKEN_SECONDS", 300)?.into(),
+            },
+            auth_cache: match get("WVS_AUTH_CACHE").as_deref().map(str::trim) {
+                None | Some("on") => true,
+                Some("off") => false,
+                Some(_) => bail!("WVS_AUTH_CACHE: expected on or off"),
             },
         })
     }

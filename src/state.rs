@@ -6,9 +6,9 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::{OnceCell, Semaphore};
 
 use crate::{
-    audit::refusals::RefusalLog, clock::Clock, config::Config, git::throttle::Throttle,
-    mail::outbox::Mailer, metrics::Metrics, registry::keys::RegistryKeys, settings::SettingsCache,
-    tokens::last_used::LastUsedRecorder, tokens::secret::SecretKey,
+    audit::refusals::RefusalLog, auth::cache::AuthCache, clock::Clock, config::Config,
+    git::throttle::Throttle, mail::outbox::Mailer, metrics::Metrics, registry::keys::RegistryKeys,
+    settings::SettingsCache, tokens::last_used::LastUsedRecorder, tokens::secret::SecretKey,
 };
 
 /// Shared application state.
@@ -28,6 +28,8 @@ pub struct AppState {
     pub mailer: Mailer,
     /// Failed Git authentications per address.
     pub git_throttle: Arc<Throttle>,
+    /// Verified tokens, invalidated through the `auth_changes` feed.
+    pub auth_cache: Arc<AuthCache>,
     /// The registry signing key, generated on first use.
     pub registry_keys: Arc<OnceCell<RegistryKeys>>,
     /// Bounds concurrent argon2 work so password checks cannot starve the API.
@@ -47,6 +49,8 @@ impl AppState {
         let last_used = LastUsedRecorder::start(db.clone(), clock.clone(), metrics.clone());
         let refusals = RefusalLog::start(db.clone());
         let git_throttle = Arc::new(Throttle::new(config.git_auth_limits));
+        let auth_cache = Arc::new(AuthCache::new(config.auth_cache));
+        AuthCache::start_sync(auth_cache.clone(), db.clone(), clock.clone());
         AppState {
             db,
             config: Arc::new(config),
@@ -58,6 +62,7 @@ impl AppState {
             refusals,
             git_throttle,
             registry_keys: Arc::new(OnceCell::new()),
+            auth_cache,
             mailer,
             password_hashing: Arc::new(Semaphore::new(2)),
         }

@@ -1,6 +1,7 @@
 //! SeaORM entities: the tables of WVS tokens and nothing else (no GraphQL, no rules).
 
 pub mod audit_event;
+pub mod auth_change;
 pub mod instance_setting;
 pub mod job_run;
 pub mod outbox_email;

@@ -10,6 +10,7 @@ mod m20261203_000003_create_instance_settings;
 mod m20261203_000004_create_audit_events;
 mod m20261203_000005_create_notifications;
 mod m20261203_000006_create_projects;
+mod m20261203_000007_create_auth_changes;
 
 /// All migrations, in order.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000004_create_audit_events::Migration),
             Box::new(m20261203_000005_create_notifications::Migration),
             Box::new(m20261203_000006_create_projects::Migration),
+            Box::new(m20261203_000007_create_auth_changes::Migration),
         ]
     }
 }

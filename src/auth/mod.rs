@@ -1,6 +1,7 @@
 //! Authentication: reading credentials from a request, turning a token into a `Principal`,
 //! and the refusal every surface answers with.
 
+pub mod cache;
 pub mod credentials;
 pub mod principal;
 pub mod sudo;

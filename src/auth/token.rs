@@ -9,7 +9,10 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::{
     audit::refusals::Refusal as RefusalRecord,
-    auth::principal::{Credential, Principal},
+    auth::{
+        cache::Entry,
+        principal::{Credential, Principal},
+    },
     error::Error,
     metrics::AuthFailure,
     state::AppState,
@@ -36,31 +39,51 @@ pub async fn authenticate(
     ip: Option<IpAddr>,
     surface: Surface,
 ) -> Result<Principal, Refusal> {
-    match lookup(state, presented).await {
-        Ok((token, owner)) => match check(state, &token, &owner).await {
-            Ok(credential) => {
-                state.metrics.record_auth_success();
-                state.last_used.record(token.id, token.last_used_at);
-                Ok(Principal {
-                    user: owner,
-                    credential,
-                    ip,
-                })
-            }
-            Err(Refusal::Invalid(reason)) => {
-                refuse(state, reason, surface, ip, Some((&token, &owner)));
-                Err(Refusal::Invalid(reason))
-            }
-            Err(unavailable) => Err(unavailable),
-        },
+    let secret = match TokenSecret::parse(presented) {
+        Ok(secret) => secret,
+        Err(_) => {
+            refuse(state, AuthFailure::Malformed, surface, ip, None);
+            return Err(Refusal::Invalid(AuthFailure::Malformed));
+        }
+    };
+    let digest = secret.digest(&state.secret_key);
+    let entry = match lookup(state, &digest).await {
+        Ok(entry) => entry,
         Err(Refusal::Invalid(reason)) => {
             refuse(state, reason, surface, ip, None);
-            Err(Refusal::Invalid(reason))
+            return Err(Refusal::Invalid(reason));
         }
         Err(Refusal::Unavailable(error)) => {
             tracing::error!(error = %error, "token lookup failed");
-            Err(Refusal::Unavailable(error))
+            return Err(Refusal::Unavailable(error));
         }
+    };
+    match check(state, &entry).await {
+        Ok(credential) => {
+            state.metrics.record_auth_success();
+            if state
+                .last_used
+                .record(entry.token.id, entry.token.last_used_at)
+            {
+                state.auth_cache.touch(&digest, state.clock.now());
+            }
+            Ok(Principal {
+                user: entry.owner,
+                credential,
+                ip,
+            })
+        }
+        Err(Refusal::Invalid(reason)) => {
+            refuse(
+                state,
+                reason,
+                surface,
+                ip,
+                Some((&entry.token, &entry.owner)),
+            );
+            Err(Refusal::Invalid(reason))
+        }
+        Err(unavailable) => Err(unavailable),
     }
 }
 
@@ -84,26 +107,47 @@ pub fn refuse(
     });
 }
 
-async fn lookup(state: &AppState, presented: &str) -> Result<(pat::Model, user::Model), Refusal> {
-    let secret =
-        TokenSecret::parse(presented).map_err(|_| Refusal::Invalid(AuthFailure::Malformed))?;
-    let digest = secret.digest(&state.secret_key).to_vec();
+/// The token with this digest, from the cache or else the database (then cached).
+async fn lookup(state: &AppState, digest: &[u8; 32]) -> Result<Entry, Refusal> {
+    let now = state.clock.now();
+    if let Some(entry) = state.auth_cache.lookup(digest, now) {
+        return Ok(entry);
+    }
+    let generation = state.auth_cache.generation();
+    let unavailable = |error: sea_orm::DbErr| Refusal::Unavailable(error.into());
     let (token, owner) = pat::Entity::find()
-        .filter(pat::Column::Digest.eq(digest))
+        .filter(pat::Column::Digest.eq(digest.to_vec()))
         .find_also_related(user::Entity)
         .one(&state.db)
         .await
-        .map_err(|error| Refusal::Unavailable(error.into()))?
+        .map_err(unavailable)?
         .ok_or(Refusal::Invalid(AuthFailure::Unknown))?;
     let owner = owner.ok_or(Refusal::Invalid(AuthFailure::Unknown))?;
-    Ok((token, owner))
+    let impersonator = match (token.impersonation, token.created_by_id) {
+        (true, Some(admin_id)) => user::Entity::find_by_id(admin_id)
+            .one(&state.db)
+            .await
+            .map_err(unavailable)?,
+        _ => None,
+    };
+    let entry = Entry {
+        token,
+        owner,
+        impersonator,
+    };
+    state
+        .auth_cache
+        .store(*digest, entry.clone(), now, generation);
+    Ok(entry)
 }
 
-async fn check(
-    state: &AppState,
-    token: &pat::Model,
-    owner: &user::Model,
-) -> Result<Credential, Refusal> {
+/// The checks that make a (possibly cached) token usable now.
+async fn check(state: &AppState, entry: &Entry) -> Result<Credential, Refusal> {
+    let Entry {
+        token,
+        owner,
+        impersonator,
+    } = entry;
     if token.revoked_at.is_some() {
         return Err(Refusal::Invalid(AuthFailure::Revoked));
     }
@@ -115,7 +159,7 @@ async fn check(
     }
     let settings = state
         .settings
-        .get(&state.db)
+        .get(&state.db, state.clock.now())
         .await
         .map_err(Refusal::Unavailable)?;
     if settings.personal_access_tokens_disabled {
@@ -126,21 +170,15 @@ async fn check(
     }
     // An impersonation token works only while the administrator who made it is an active
     // administrator (deleting one revokes their impersonation tokens; the shell's have none).
-    let Some(admin_id) = token.created_by_id else {
-        return Ok(Credential::Impersonation {
+    match (token.created_by_id, impersonator) {
+        (None, _) => Ok(Credential::Impersonation {
             token: token.clone(),
             admin: None,
-        });
-    };
-    let admin = user::Entity::find_by_id(admin_id)
-        .one(&state.db)
-        .await
-        .map_err(|error| Refusal::Unavailable(error.into()))?;
-    match admin {
-        Some(admin) if admin.admin && UserState::of(&admin) == UserState::Active => {
+        }),
+        (Some(_), Some(admin)) if admin.admin && UserState::of(admin) == UserState::Active => {
             Ok(Credential::Impersonation {
                 token: token.clone(),
-                admin: Some(admin),
+                admin: Some(admin.clone()),
             })
         }
         _ => Err(Refusal::Invalid(AuthFailure::ImpersonatorInactive)),

@@ -57,7 +57,11 @@ impl SettingsQuery {
     ) -> async_graphql::Result<InstanceSettings> {
         principal(ctx)?;
         let state = app(ctx);
-        Ok(state.settings.get(&state.db).await?.into())
+        Ok(state
+            .settings
+            .get(&state.db, state.clock.now())
+            .await?
+            .into())
     }
 }
 

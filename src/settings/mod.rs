@@ -3,10 +3,9 @@
 //! process making a change updates at once and that re-reads the database at least every
 //! second, so other processes sharing the database follow within a second.
 
-use std::{
-    sync::RwLock,
-    time::{Duration, Instant},
-};
+use std::sync::RwLock;
+
+use chrono::{DateTime, Duration, Utc};
 
 use entity::instance_setting;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
@@ -21,7 +20,7 @@ use crate::{
 };
 
 /// How stale a cached copy may be before it is read again.
-const MAX_AGE: Duration = Duration::from_secs(1);
+const MAX_AGE: Duration = Duration::seconds(1);
 const ROW_ID: i64 = 1;
 
 /// The instance's token policy.
@@ -72,27 +71,33 @@ pub struct SettingsUpdate {
 /// The in-process copy of the settings.
 #[derive(Debug, Default)]
 pub struct SettingsCache {
-    current: RwLock<Option<(InstanceSettings, Instant)>>,
+    current: RwLock<Option<(InstanceSettings, DateTime<Utc>)>>,
 }
 
 impl SettingsCache {
-    /// The settings, read from the database when the cached copy is over a second old.
-    pub async fn get(&self, db: &impl ConnectionTrait) -> Result<InstanceSettings> {
+    /// The settings, read from the database when the cached copy is over a second old
+    /// (by the injected clock).
+    pub async fn get(
+        &self,
+        db: &impl ConnectionTrait,
+        now: DateTime<Utc>,
+    ) -> Result<InstanceSettings> {
         if let Ok(guard) = self.current.read()
             && let Some((settings, read_at)) = *guard
-            && read_at.elapsed() < MAX_AGE
+            && (now - read_at) < MAX_AGE
+            && now >= read_at
         {
             return Ok(settings);
         }
         let settings = read(db).await?;
-        self.replace(settings);
+        self.replace(settings, now);
         Ok(settings)
     }
 
     /// Installs a fresh copy (after this process changed the settings).
-    pub fn replace(&self, settings: InstanceSettings) {
+    pub fn replace(&self, settings: InstanceSettings, now: DateTime<Utc>) {
         if let Ok(mut guard) = self.current.write() {
-            *guard = Some((settings, Instant::now()));
+            *guard = Some((settings, now));
         }
     }
 }
@@ -156,6 +161,6 @@ pub async fn update(
         })
     })
     .await?;
-    state.settings.replace(settings);
+    state.settings.replace(settings, state.clock.now());
     Ok(settings)
 }

@@ -48,7 +48,7 @@ pub(crate) struct NewToken {
 
 /// The instance's expiry rules, refusing outright while tokens are disabled.
 pub async fn expiry_policy(state: &AppState) -> Result<ExpiryPolicy> {
-    let settings = state.settings.get(&state.db).await?;
+    let settings = state.settings.get(&state.db, state.clock.now()).await?;
     if settings.personal_access_tokens_disabled {
         return Err(Error::Forbidden(
             "Personal access tokens are disabled on this instance.".into(),

@@ -44,13 +44,16 @@ impl LastUsedRecorder {
         LastUsedRecorder { commands, clock }
     }
 
-    /// Notes that `token_id` authenticated a request now. Never waits and never fails the
-    /// request: when the stored value is fresh nothing happens, and a full queue drops the use.
-    pub fn record(&self, token_id: i64, stored_last_used_at: Option<DateTime<Utc>>) {
+    /// Notes that `token_id` authenticated a request now; returns whether a write was asked
+    /// for. Never waits and never fails the request: when the stored value is fresh nothing
+    /// happens, and a full queue drops the use (the next use asks again).
+    pub fn record(&self, token_id: i64, stored_last_used_at: Option<DateTime<Utc>>) -> bool {
         let at = self.clock.now();
-        if is_due(stored_last_used_at, at) {
-            let _ = self.commands.try_send(Command::Used { token_id, at });
-        }
+        is_due(stored_last_used_at, at)
+            && self
+                .commands
+                .try_send(Command::Used { token_id, at })
+                .is_ok()
     }
 
     /// Writes everything recorded so far, and returns when it is written (shutdown, tests).

@@ -13,6 +13,7 @@ use sea_orm::{
 
 use crate::{
     audit::{self, Action, Event},
+    auth::cache::{self, Change},
     auth::principal::Principal,
     error::{Error, Result},
     mail::{self, templates},
@@ -41,6 +42,7 @@ pub async fn revoke(state: &AppState, actor: &Principal, token_id: i64) -> Resul
     crate::db::write(&state.db, move |tx| {
         Box::pin(async move {
             if revoke_if_active(tx, token_id, now).await? {
+                cache::record(tx, now, Change::Token(token_id)).await?;
                 audit::record(tx, now, event).await?;
                 if !token.impersonation {
                     let email = templates::token_revoked(&external_url, &owner, &token);
@@ -51,6 +53,7 @@ pub async fn revoke(state: &AppState, actor: &Principal, token_id: i64) -> Resul
         })
     })
     .await?;
+    state.auth_cache.sync(&state.db, state.clock.now()).await;
     state.mailer.wake();
     pat::Entity::find_by_id(token_id)
         .one(&state.db)
@@ -116,6 +119,7 @@ pub async fn rotate(
             if !revoke_if_active(tx, old.id, now).await? {
                 return Ok(None);
             }
+            cache::record(tx, now, Change::Token(old.id)).await?;
             let new = NewToken {
                 owner_id: old.user_id,
                 name: old.name.clone(),
@@ -140,6 +144,7 @@ pub async fn rotate(
         })
     })
     .await?;
+    state.auth_cache.sync(&state.db, state.clock.now()).await;
     state.mailer.wake();
     match outcome {
         Some(created) => Ok(created),
@@ -214,10 +219,13 @@ async fn revoke_chain(
         Box::pin(async move {
             pat::Entity::update_many()
                 .col_expr(pat::Column::RevokedAt, Expr::value(now))
-                .filter(pat::Column::Id.is_in(chain))
+                .filter(pat::Column::Id.is_in(chain.clone()))
                 .filter(pat::Column::RevokedAt.is_null())
                 .exec(tx)
                 .await?;
+            for id in chain {
+                cache::record(tx, now, Change::Token(id)).await?;
+            }
             audit::record(tx, now, event).await?;
             let email = templates::rotation_chain_revoked(&external_url, &owner, &name);
             mail::queue(tx, now, &owner, email).await?;
@@ -225,6 +233,7 @@ async fn revoke_chain(
         })
     })
     .await?;
+    state.auth_cache.sync(&state.db, state.clock.now()).await;
     state.mailer.wake();
     Ok(())
 }

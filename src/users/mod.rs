@@ -9,6 +9,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 
 use crate::{
     audit::{self, Action, Event},
+    auth::cache::{self, Change},
     auth::principal::Principal,
     error::{Error, Result},
     state::AppState,
@@ -75,16 +76,19 @@ pub async fn set_state(
     };
     let event = Event::by(actor, action).target(&user);
     let now = state.clock.now();
-    crate::db::write(&state.db, move |tx| {
+    let updated = crate::db::write(&state.db, move |tx| {
         Box::pin(async move {
             let mut active: user::ActiveModel = user.into();
             active.state = Set(new_state.as_stored().to_owned());
             let updated = active.update(tx).await?;
+            cache::record(tx, now, Change::User(updated.id)).await?;
             audit::record(tx, now, event).await?;
             Ok(updated)
         })
     })
-    .await
+    .await?;
+    state.auth_cache.sync(&state.db, state.clock.now()).await;
+    Ok(updated)
 }
 
 /// Deletes a user (admins only) and, with them, every token they own: those tokens fail
@@ -118,9 +122,11 @@ pub async fn delete(state: &AppState, actor: &Principal, user_id: i64) -> Result
                 .exec(tx)
                 .await?;
             user::Entity::delete_by_id(user.id).exec(tx).await?;
+            cache::record(tx, now, Change::User(user.id)).await?;
             audit::record(tx, now, event).await
         })
     })
     .await?;
+    state.auth_cache.sync(&state.db, state.clock.now()).await;
     Ok(deleted)
 }

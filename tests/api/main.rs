@@ -7,6 +7,7 @@ mod admin_tokens;
 mod admin_users;
 mod audit_log;
 mod auth;
+mod auth_cache;
 mod cli;
 mod git_http;
 mod graphql_hygiene;

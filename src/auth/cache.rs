@@ -1,0 +1,351 @@
+//! The cache of verified tokens: digest → (token, owner, impersonating admin), so that the
+//! token path needs no database round trip. Its contract:
+//!
+//! - a revocation, rotation, block or deletion is refused at the very next request in the
+//!   process that made it (the change is applied right after its transaction commits), and
+//!   within a second in every other process: each reads the `auth_changes` feed every
+//!   250 ms, and a cache that has not heard from the feed for a second is not used at all;
+//! - expiry is checked on every request against the clock, never cached; so are the
+//!   instance policy and the owner's state as of the last change;
+//! - it is bounded in size, and `WVS_AUTH_CACHE=off` disables it.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Mutex, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use chrono::{DateTime, Utc};
+use entity::{auth_change, personal_access_token as pat, user};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+
+use crate::{clock::Clock, error::Result};
+
+/// How old the last read of the change feed may be before the cache is bypassed.
+pub const MAX_STALENESS: chrono::Duration = chrono::Duration::seconds(1);
+/// How often the feed is read.
+const SYNC_EVERY: Duration = Duration::from_millis(250);
+/// Entries kept at most; when full, the cache starts over.
+const CAPACITY: usize = 100_000;
+
+/// A verified token and the people it involves, as of the last change.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub token: pat::Model,
+    pub owner: user::Model,
+    /// For an impersonation token: the administrator who made it.
+    pub impersonator: Option<user::Model>,
+}
+
+#[derive(Debug, Default)]
+struct Cursor {
+    last_change_id: Option<i64>,
+    synced_at: Option<DateTime<Utc>>,
+}
+
+/// The per-process cache.
+#[derive(Debug)]
+pub struct AuthCache {
+    enabled: bool,
+    entries: RwLock<HashMap<[u8; 32], Entry>>,
+    /// Bumped (under the entries' lock) whenever changes are applied, so that an entry read
+    /// from the database before a change cannot be stored after it.
+    generation: AtomicU64,
+    cursor: Mutex<Cursor>,
+}
+
+/// What changed, recorded in the same transaction as the change.
+#[derive(Debug, Clone, Copy)]
+pub enum Change {
+    Token(i64),
+    User(i64),
+}
+
+/// Appends `change` to the feed through `db` (the change's own transaction).
+pub async fn record(db: &impl ConnectionTrait, now: DateTime<Utc>, change: Change) -> Result<()> {
+    let (kind, token_id, user_id) = match change {
+        Change::Token(id) => ("token", Some(id), None),
+        Change::User(id) => ("user", None, Some(id)),
+    };
+    auth_change::ActiveModel {
+        kind: Set(kind.to_owned()),
+        token_id: Set(token_id),
+        user_id: Set(user_id),
+        changed_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+impl AuthCache {
+    pub fn new(enabled: bool) -> Self {
+        AuthCache {
+            enabled,
+            entries: RwLock::new(HashMap::new()),
+            generation: AtomicU64::new(0),
+            cursor: Mutex::new(Cursor::default()),
+        }
+    }
+
+    fn fresh(&self, now: DateTime<Utc>) -> bool {
+        self.cursor
+            .lock()
+            .ok()
+            .and_then(|cursor| cursor.synced_at)
+            .is_some_and(|synced| now - synced <= MAX_STALENESS)
+    }
+
+    /// The cached entry for `digest`, if the cache is on and fresh.
+    pub fn lookup(&self, digest: &[u8; 32], now: DateTime<Utc>) -> Option<Entry> {
+        if !self.enabled || !self.fresh(now) {
+            return None;
+        }
+        self.entries.read().ok()?.get(digest).cloned()
+    }
+
+    /// The current generation: read it before a database lookup, hand it to [`store`].
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Remembers a verified token read from the database at `generation` — unless a change
+    /// was applied since (the read may predate it), or the cache is stale.
+    pub fn store(&self, digest: [u8; 32], entry: Entry, now: DateTime<Utc>, generation: u64) {
+        if !self.enabled || !self.fresh(now) {
+            return;
+        }
+        if let Ok(mut entries) = self.entries.write() {
+            if self.generation.load(Ordering::SeqCst) != generation {
+                return;
+            }
+            if entries.len() >= CAPACITY {
+                entries.clear();
+            }
+            entries.insert(digest, entry);
+        }
+    }
+
+    /// Notes a written last-used time so later requests do not ask for another write.
+    pub fn touch(&self, digest: &[u8; 32], at: DateTime<Utc>) {
+        if let Ok(mut entries) = self.entries.write()
+            && let Some(entry) = entries.get_mut(digest)
+        {
+            entry.token.last_used_at = Some(at);
+        }
+    }
+
+    fn apply(&self, change: &auth_change::Model) {
+        let Ok(mut entries) = self.entries.write() else {
+            return;
+        };
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        match (change.kind.as_str(), change.token_id, change.user_id) {
+            ("token", Some(id), _) => entries.retain(|_, entry| entry.token.id != id),
+            ("user", _, Some(id)) => entries
+                .retain(|_, entry| entry.owner.id != id && entry.token.created_by_id != Some(id)),
+            // Unknown kinds: drop everything (fail closed).
+            _ => entries.clear(),
+        }
+    }
+
+    /// Reads the change feed and drops what it names. On failure the cache goes stale (and
+    /// so unused) until a read succeeds.
+    pub async fn sync(&self, db: &DatabaseConnection, now: DateTime<Utc>) {
+        if !self.enabled {
+            return;
+        }
+        if let Err(error) = self.try_sync(db, now).await {
+            tracing::warn!(error = %error, "reading the auth change feed failed; token cache bypassed");
+            if let Ok(mut cursor) = self.cursor.lock() {
+                cursor.synced_at = None;
+            }
+        }
+    }
+
+    async fn try_sync(&self, db: &DatabaseConnection, now: DateTime<Utc>) -> Result<()> {
+        let last = self
+            .cursor
+            .lock()
+            .ok()
+            .and_then(|cursor| cursor.last_change_id);
+        let Some(mut last) = last else {
+            // First read: everything before now is already in the database's answers.
+            let newest = auth_change::Entity::find()
+                .order_by_desc(auth_change::Column::Id)
+                .one(db)
+                .await?
+                .map_or(0, |change| change.id);
+            if let Ok(mut entries) = self.entries.write() {
+                self.generation.fetch_add(1, Ordering::SeqCst);
+                entries.clear();
+            }
+            if let Ok(mut cursor) = self.cursor.lock() {
+                cursor.last_change_id = Some(newest);
+                cursor.synced_at = Some(now);
+            }
+            return Ok(());
+        };
+        loop {
+            let changes = auth_change::Entity::find()
+                .filter(auth_change::Column::Id.gt(last))
+                .order_by_asc(auth_change::Column::Id)
+                .limit(1000)
+                .all(db)
+                .await?;
+            for change in &changes {
+                self.apply(change);
+                last = change.id;
+            }
+            if changes.len() < 1000 {
+                break;
+            }
+        }
+        if let Ok(mut cursor) = self.cursor.lock() {
+            cursor.last_change_id = Some(last);
+            cursor.synced_at = Some(now);
+        }
+        Ok(())
+    }
+
+    /// Reads the feed every 250 ms on the current runtime.
+    pub fn start_sync(
+        cache: std::sync::Arc<AuthCache>,
+        db: DatabaseConnection,
+        clock: std::sync::Arc<dyn Clock>,
+    ) {
+        if !cache.enabled {
+            return;
+        }
+        tokio::spawn(async move {
+            loop {
+                cache.sync(&db, clock.now()).await;
+                tokio::time::sleep(SYNC_EVERY).await;
+            }
+        });
+    }
+
+    /// How many entries are cached (metrics, tests).
+    pub fn len(&self) -> usize {
+        self.entries
+            .read()
+            .map(|entries| entries.len())
+            .unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(token_id: i64, owner_id: i64, created_by: Option<i64>) -> Entry {
+        let at = DateTime::parse_from_rfc3339("2027-01-15T12:00:00Z")
+            .expect("time")
+            .to_utc();
+        Entry {
+            token: pat::Model {
+                id: token_id,
+                user_id: owner_id,
+                name: "t".into(),
+                description: None,
+                scopes: "api".into(),
+                digest: vec![],
+                created_at: at,
+                expires_at: None,
+                last_used_at: None,
+                revoked_at: None,
+                impersonation: created_by.is_some(),
+                created_by_id: created_by,
+                previous_token_id: None,
+                expiring_notified_at: None,
+                expired_notified_at: None,
+            },
+            owner: user::Model {
+                id: owner_id,
+                username: "u".into(),
+                username_key: "u".into(),
+                email: "u@example.com".into(),
+                name: "u".into(),
+                password_hash: None,
+                admin: false,
+                state: "active".into(),
+                created_at: at,
+            },
+            impersonator: None,
+        }
+    }
+
+    fn synced(cache: &AuthCache, now: DateTime<Utc>) {
+        let mut cursor = cache.cursor.lock().expect("lock");
+        cursor.last_change_id = Some(0);
+        cursor.synced_at = Some(now);
+    }
+
+    fn change(kind: &str, token_id: Option<i64>, user_id: Option<i64>) -> auth_change::Model {
+        auth_change::Model {
+            id: 1,
+            kind: kind.into(),
+            token_id,
+            user_id,
+            changed_at: DateTime::<Utc>::MIN_UTC,
+        }
+    }
+
+    #[test]
+    fn entries_are_served_only_while_the_feed_is_fresh() {
+        let now = Utc::now();
+        let cache = AuthCache::new(true);
+        cache.store([1; 32], entry(1, 1, None), now, cache.generation());
+        assert!(cache.is_empty(), "never synced: nothing is stored");
+        synced(&cache, now);
+        cache.store([1; 32], entry(1, 1, None), now, cache.generation());
+        assert!(cache.lookup(&[1; 32], now).is_some());
+        assert!(
+            cache
+                .lookup(
+                    &[1; 32],
+                    now + MAX_STALENESS + chrono::Duration::milliseconds(1)
+                )
+                .is_none()
+        );
+        let off = AuthCache::new(false);
+        synced(&off, now);
+        off.store([1; 32], entry(1, 1, None), now, off.generation());
+        assert!(off.lookup(&[1; 32], now).is_none());
+    }
+
+    #[test]
+    fn changes_drop_what_they_name_and_nothing_read_before_them_is_stored() {
+        let now = Utc::now();
+        let cache = AuthCache::new(true);
+        synced(&cache, now);
+        cache.store([1; 32], entry(1, 10, None), now, cache.generation());
+        cache.store([2; 32], entry(2, 10, None), now, cache.generation());
+        cache.store([3; 32], entry(3, 20, Some(10)), now, cache.generation());
+        cache.store([4; 32], entry(4, 30, None), now, cache.generation());
+        cache.apply(&change("token", Some(4), None));
+        assert!(cache.lookup(&[4; 32], now).is_none());
+        // A user change drops their tokens and the impersonation tokens they made.
+        cache.apply(&change("user", None, Some(10)));
+        assert!(cache.is_empty());
+        // A lookup that read the database before a change must not be stored after it.
+        let before = cache.generation();
+        cache.apply(&change("token", Some(5), None));
+        cache.store([5; 32], entry(5, 40, None), now, before);
+        assert!(cache.lookup(&[5; 32], now).is_none());
+        cache.store([6; 32], entry(6, 40, None), now, cache.generation());
+        cache.apply(&change("mystery", None, None));
+        assert!(cache.is_empty(), "unknown changes clear everything");
+    }
+}

@@ -1,0 +1,138 @@
+//! The verified-token cache: no database round trip on the token path once warm; a
+//! revocation or block refused at the next request here and within a second in another
+//! process sharing the database; expiry never cached; `WVS_AUTH_CACHE=off` turns it off.
+
+use chrono::Duration;
+use serde_json::json;
+use wvs::{clock::Clock, tokens::scope::Scope};
+
+use crate::harness::{TestApp, day};
+
+const WHO: &str = "{ currentUser { username } }";
+const REVOKE: &str =
+    "mutation($id: ID!) { personalAccessTokenRevoke(id: $id) { personalAccessToken { id } } }";
+
+#[tokio::test]
+async fn a_warm_token_path_runs_no_database_statement() {
+    let app = TestApp::spawn().await;
+    let alice = app.user("alice").await;
+    let token = app.token(&alice, &[Scope::ReadUser]).await;
+    app.state
+        .auth_cache
+        .sync(&app.state.db, app.clock.now())
+        .await;
+    app.gql_ok(&token, WHO, json!({})).await;
+    app.flush_last_used().await;
+    let before = app.state.metrics.db_statements();
+    for _ in 0..20 {
+        app.gql_ok(&token, WHO, json!({})).await;
+    }
+    app.flush_last_used().await;
+    assert_eq!(
+        app.state.metrics.db_statements(),
+        before,
+        "the token path touched the database"
+    );
+    assert_eq!(app.state.metrics.last_used_writes(), 1);
+}
+
+#[tokio::test]
+async fn expiry_is_checked_against_the_clock_even_when_cached() {
+    let app = TestApp::spawn().await;
+    let alice = app.user("alice").await;
+    let token = app
+        .token_with(&alice, "short", &[Scope::ReadUser], Some(day("2027-01-16")))
+        .await;
+    app.state
+        .auth_cache
+        .sync(&app.state.db, app.clock.now())
+        .await;
+    app.gql_ok(&token, WHO, json!({})).await;
+    assert!(!app.state.auth_cache.is_empty());
+    app.clock.set(
+        day("2027-01-16")
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight")
+            .and_utc(),
+    );
+    // Keep the cache fresh at the new time, so the refusal comes from the expiry check.
+    app.state
+        .auth_cache
+        .sync(&app.state.db, app.clock.now())
+        .await;
+    let (status, _) = app.gql(Some(&token), WHO, json!({})).await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn another_process_refuses_a_revoked_or_blocked_token_within_a_second() {
+    let first = TestApp::spawn().await;
+    let second = first.spawn_sharing(|_| {}).await;
+    let root = first.admin("root").await;
+    let alice = first.user("alice").await;
+    let bob = first.user("bob").await;
+    let admin = first.token(&root, &[Scope::Api]).await;
+    let alice_token = first.token(&alice, &[Scope::Api]).await;
+    let bob_token = first.token(&bob, &[Scope::ReadUser]).await;
+    for app in [&first, &second] {
+        app.state
+            .auth_cache
+            .sync(&app.state.db, app.clock.now())
+            .await;
+    }
+    // Warm the second process's cache.
+    second.gql_ok(&alice_token, WHO, json!({})).await;
+    second.gql_ok(&bob_token, WHO, json!({})).await;
+    assert_eq!(second.state.auth_cache.len(), 2);
+
+    // Revoked in the first process: refused there at once…
+    let id = first
+        .gql_ok(&alice_token, "{ currentToken { id } }", json!({}))
+        .await["currentToken"]["id"]
+        .clone();
+    first
+        .gql_ok(&alice_token, REVOKE, json!({ "id": id }))
+        .await;
+    let (status, _) = first.gql(Some(&alice_token), WHO, json!({})).await;
+    assert_eq!(status, 401);
+    // …and in the second within a second: past that, its cache is not trusted.
+    second.clock.advance(Duration::milliseconds(1001));
+    let (status, _) = second.gql(Some(&alice_token), WHO, json!({})).await;
+    assert_eq!(status, 401);
+
+    // Blocked: the second process's next read of the change feed drops the user's tokens.
+    first
+        .gql_ok(
+            &admin,
+            "mutation($id: ID!) { userBlock(id: $id) { user { id } } }",
+            json!({ "id": bob.gid() }),
+        )
+        .await;
+    second
+        .state
+        .auth_cache
+        .sync(&second.state.db, second.clock.now())
+        .await;
+    let (status, _) = second.gql(Some(&bob_token), WHO, json!({})).await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn the_cache_can_be_switched_off() {
+    let app = TestApp::spawn_with(|config| config.auth_cache = false).await;
+    let alice = app.user("alice").await;
+    let token = app.token(&alice, &[Scope::ReadUser]).await;
+    app.state
+        .auth_cache
+        .sync(&app.state.db, app.clock.now())
+        .await;
+    app.gql_ok(&token, WHO, json!({})).await;
+    app.flush_last_used().await;
+    let before = app.state.metrics.db_statements();
+    app.gql_ok(&token, WHO, json!({})).await;
+    assert!(
+        app.state.metrics.db_statements() > before,
+        "without the cache each request looks the token up"
+    );
+    assert!(app.state.auth_cache.is_empty());
+}
