@@ -105,3 +105,25 @@ async fn pending_uses_are_written_when_the_server_stops() {
         .expect("row");
     assert_eq!(row.last_used_at, Some(start_time()));
 }
+
+#[tokio::test]
+async fn two_processes_write_last_used_once_between_them() {
+    let first = TestApp::spawn().await;
+    let second = first.spawn_sharing(|_| {}).await;
+    let alice = first.user("alice").await;
+    let token = first.token(&alice, &[Scope::ReadUser]).await;
+    let burst = (0..8).flat_map(|_| {
+        [
+            first.gql(Some(&token), WHO, json!({})),
+            second.gql(Some(&token), WHO, json!({})),
+        ]
+    });
+    futures_util::future::join_all(burst).await;
+    first.flush_last_used().await;
+    second.flush_last_used().await;
+    let writes = first.state.metrics.last_used_writes() + second.state.metrics.last_used_writes();
+    assert_eq!(
+        writes, 1,
+        "the conditional UPDATE lets one process write per 24 hours"
+    );
+}
