@@ -211,6 +211,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     parse_date(text.trim()).context("--date: expected a date like 2027-01-31")?
                 }
             };
+            if job == Job::ExpiredTokens && date > Utc::now().date_naive() {
+                bail!("--date: tokens cannot be announced as expired before that day has come");
+            }
             let state = app::start(config, Arc::new(SystemClock)).await?;
             let notified = jobs::expiry::run(&state, job, date).await?;
             let delivery = outbox::deliver_due(&state).await?;

@@ -139,13 +139,18 @@ async fn deliver(
         )
         .await;
     };
-    let outcome = match build(&state.mailer.from, &recipient, &email) {
-        Ok(message) => {
-            let stem = format!("{}-{}", email.created_at.format("%Y%m%dT%H%M%S"), email.id);
-            state.mailer.transport.send(message, &stem).await
+    let message = match build(&state.mailer.from, &recipient, &email) {
+        Ok(message) => message,
+        Err(error) => {
+            // Retrying cannot fix a message that cannot be built (e.g. an address the mailer
+            // rejects): record why and stop.
+            tracing::warn!(email_id = email.id, error = %error, "email cannot be sent; giving up");
+            delivery.suppressed += 1;
+            return finish(state, email.id, now, Some(&format!("not sent: {error}"))).await;
         }
-        Err(error) => Err(error),
     };
+    let stem = format!("{}-{}", email.created_at.format("%Y%m%dT%H%M%S"), email.id);
+    let outcome = state.mailer.transport.send(message, &stem).await;
     match outcome {
         Ok(()) => {
             delivery.sent += 1;
@@ -204,6 +209,7 @@ fn build(
     .or_else(|_| email.to_address.parse())
     .map_err(|error| format!("bad recipient address: {error}"))?;
     Message::builder()
+        .message_id(None)
         .from(from.clone())
         .to(to)
         .subject(email.subject.clone())

@@ -21,15 +21,9 @@ impl RequestedScope {
     pub fn parse(raw: &str) -> Option<RequestedScope> {
         let rest = raw.trim().strip_prefix("repository:")?;
         let (name, actions) = rest.rsplit_once(':')?;
-        let valid_name = !name.is_empty()
-            && name.len() <= 255
+        let valid_name = name.len() <= 255
             && name.split('/').count() >= 2
-            && name.split('/').all(|part| {
-                !part.is_empty()
-                    && part
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-            });
+            && name.split('/').all(valid_component);
         if !valid_name {
             return None;
         }
@@ -60,6 +54,39 @@ impl RequestedScope {
             .collect::<Vec<_>>()
             .join("/")
     }
+}
+
+/// A repository name component as the registry defines it: lower-case letters and digits,
+/// separated by `.`, `_`, `__` or runs of `-` (so no `..`, no upper case, nothing empty).
+fn valid_component(part: &str) -> bool {
+    let bytes = part.as_bytes();
+    let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
+        return false;
+    };
+    if !alnum(first) || !alnum(last) {
+        return false;
+    }
+    let mut i = 0;
+    while i < bytes.len() {
+        if alnum(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && !alnum(bytes[i]) {
+            i += 1;
+        }
+        let separator = &part[start..i];
+        if !(separator == "."
+            || separator == "_"
+            || separator == "__"
+            || separator.bytes().all(|b| b == b'-'))
+        {
+            return false;
+        }
+    }
+    true
 }
 
 /// The actions granted for one requested scope. `scopes` is `None` for an anonymous caller.
@@ -103,11 +130,17 @@ mod tests {
             RequestedScope::parse("repository:alice/app:*").map(|s| s.push),
             Some(true)
         );
+        assert!(RequestedScope::parse("repository:a-b/c__d.e/f_g:pull").is_some());
         for junk in [
             "registry:catalog:*",
             "repository:app:pull",
             "repository:a//b:pull",
             "repository:a/b c:pull",
+            "repository:bob/priv/../../alice/secret:pull",
+            "repository:bob/priv/..:pull",
+            "repository:Bob/Priv:pull",
+            "repository:bob/priv/%2e%2e:pull",
+            "repository:bob/-priv:pull",
             "",
         ] {
             assert_eq!(RequestedScope::parse(junk), None, "{junk}");

@@ -100,8 +100,9 @@ pub async fn token(
     let mut granted = Vec::new();
     for scope in requested {
         let project = match projects::find_by_full_path(&state.db, &scope.project_path()).await {
-            Ok(Some(project)) => project,
-            Ok(None) => continue,
+            // Only the project's own name, exactly: no case or path variants.
+            Ok(Some(project)) if projects::full_path(&project) == scope.project_path() => project,
+            Ok(_) => continue,
             Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
         };
         let can = match permissions(&state.db, &project, user).await {

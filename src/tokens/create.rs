@@ -76,7 +76,8 @@ pub async fn create(
     impersonation: bool,
 ) -> Result<CreatedToken> {
     actor.require_not_impersonating()?;
-    if impersonation && owner.id == actor.audit_actor().id {
+    let at_shell = matches!(actor.credential, Credential::Shell);
+    if impersonation && !at_shell && owner.id == actor.audit_actor().id {
         return Err(Error::bad_input(
             "userId",
             "create a personal access token for yourself instead",

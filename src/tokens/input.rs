@@ -48,7 +48,7 @@ impl TokenName {
 
 /// Characters that reorder the text around them, used to make names look like others.
 fn is_direction_override(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}')
 }
 
 /// Zero-width and other invisible format characters.
@@ -182,6 +182,7 @@ mod tests {
         assert!(TokenName::parse("\u{202E}\u{200B}").is_err());
         assert!(TokenName::parse("\u{200B}\u{FEFF}").is_err());
         assert!(TokenName::parse("ci\u{2066}x").is_err());
+        assert!(TokenName::parse("a\u{2028}b").is_err());
         assert!(TokenName::parse("日本語").is_ok());
     }
 

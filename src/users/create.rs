@@ -59,7 +59,13 @@ impl EmailAddress {
         let clean = !email
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ','));
-        if !well_formed || !clean || email.len() > 255 || email.matches('@').count() != 1 {
+        let deliverable = email.parse::<lettre::Address>().is_ok() && !email.contains(['[', ']']);
+        if !well_formed
+            || !clean
+            || !deliverable
+            || email.len() > 255
+            || email.matches('@').count() != 1
+        {
             return Err(Error::bad_input("email", "is not a valid email address"));
         }
         Ok(EmailAddress(email))
@@ -180,7 +186,15 @@ mod tests {
                 .as_str(),
             "alice@example.com"
         );
-        for bad in ["alice", "@x", "a@", "a@b@c", "a b@c", "a@.c"] {
+        for bad in [
+            "alice",
+            "@x",
+            "a@",
+            "a@b@c",
+            "a b@c",
+            "a@.c",
+            "n8@[127.0.0.1]",
+        ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad}");
         }
     }

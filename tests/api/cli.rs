@@ -381,3 +381,62 @@ fn registry_cert_prints_the_same_certificate_every_time() {
         assert_eq!(mode, 0o600, "the registry key is private");
     }
 }
+
+#[test]
+fn shell_impersonation_tokens_work_and_future_expired_runs_are_refused() {
+    let dir = tempfile::tempdir().expect("dir");
+    for (username, admin) in [("root", true), ("bob", false)] {
+        let mut command = wvs(dir.path());
+        command.args([
+            "user",
+            "create",
+            "--username",
+            username,
+            "--email",
+            &format!("{username}@example.com"),
+        ]);
+        if admin {
+            command.arg("--admin");
+        }
+        assert!(command.output().expect("run").status.success());
+    }
+    let output = wvs(dir.path())
+        .args([
+            "token",
+            "create",
+            "--username",
+            "bob",
+            "--name",
+            "support",
+            "--scopes",
+            "read_api",
+            "--impersonation",
+        ])
+        .output()
+        .expect("run");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        wvs::tokens::secret::TokenSecret::parse(String::from_utf8_lossy(&output.stdout).trim())
+            .is_ok()
+    );
+    let tomorrow = Utc::now()
+        .date_naive()
+        .checked_add_days(Days::new(1))
+        .expect("date");
+    let output = wvs(dir.path())
+        .args([
+            "jobs",
+            "run",
+            "expired-tokens",
+            "--date",
+            &tomorrow.to_string(),
+        ])
+        .output()
+        .expect("run");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--date"));
+}

@@ -385,3 +385,24 @@ async fn without_smtp_emails_become_eml_files() {
     assert!(text.contains("To: alice <alice@example.com>"), "{text}");
     assert!(files[0].path().extension().is_some_and(|ext| ext == "eml"));
 }
+
+#[tokio::test]
+async fn an_email_that_cannot_be_built_is_given_up_not_retried_forever() {
+    let smtp = SmtpServer::start().await;
+    let app = app_with_smtp(&smtp).await;
+    let mut alice = app.user("alice").await;
+    {
+        // An address from before today's validation, which the mailer refuses.
+        use sea_orm::{ActiveModelTrait, Set};
+        let mut row: entity::user::ActiveModel = alice.model.clone().into();
+        row.email = Set("n8@[127.0.0.1]".into());
+        alice.model = row.update(&app.state.db).await.expect("update");
+    }
+    app.token(&alice, &[Scope::Api]).await;
+    let first = deliver_due(&app.state).await.expect("deliver");
+    assert_eq!((first.sent, first.failed, first.suppressed), (0, 0, 1));
+    app.clock.advance(Duration::hours(2));
+    let again = deliver_due(&app.state).await.expect("deliver");
+    assert_eq!((again.sent, again.failed, again.suppressed), (0, 0, 0));
+    assert!(smtp.messages().is_empty());
+}

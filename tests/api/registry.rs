@@ -295,6 +295,17 @@ async fn the_token_endpoint_grants_only_what_scopes_and_roles_allow() {
         access,
         json!([{ "type": "repository", "name": "alice/open", "actions": ["pull"] }])
     );
+    // Only the project's canonical name: no case or path variants.
+    let (_, _, access) = ask(
+        Some(api.clone()),
+        vec![
+            "repository:alice/app/../open:pull",
+            "repository:Alice/App:pull",
+            "repository:alice/app/..:pull",
+        ],
+    )
+    .await;
+    assert_eq!(access, json!([]));
     let (status, body, _) = ask(Some("wvspat-junk".into()), vec![both]).await;
     assert_eq!(status, 401, "{body}");
     let wrong_service = app
