@@ -34,6 +34,9 @@ pub struct Refusal {
 
 enum Command {
     Refused(Refusal),
+    /// Any other event recorded from the request path (e.g. sudo used), written with the
+    /// next batch so the request never waits on a write.
+    Event(DateTime<Utc>, Event),
     Flush(oneshot::Sender<()>),
 }
 
@@ -54,6 +57,11 @@ impl RefusalLog {
     /// Queues a refusal; never waits.
     pub fn record(&self, refusal: Refusal) {
         let _ = self.commands.try_send(Command::Refused(refusal));
+    }
+
+    /// Queues an audit event from the request path; never waits.
+    pub fn record_event(&self, at: DateTime<Utc>, event: Event) {
+        let _ = self.commands.try_send(Command::Event(at, event));
     }
 
     /// Returns once everything queued so far is written.
@@ -89,6 +97,7 @@ async fn run(mut receiver: mpsc::Receiver<Command>, db: DatabaseConnection) {
             return;
         };
         let mut recognised: Tally = HashMap::new();
+        let mut events = Vec::new();
         let mut flushes = Vec::new();
         let mut next = Some(first);
         while let Some(command) = next.take().or_else(|| receiver.try_recv().ok()) {
@@ -107,8 +116,14 @@ async fn run(mut receiver: mpsc::Receiver<Command>, db: DatabaseConnection) {
                     };
                     tally.entry(key).or_insert((refusal, 0)).1 += 1;
                 }
+                Command::Event(at, event) => events.push(row(at, event)),
                 Command::Flush(done) => flushes.push(done),
             }
+        }
+        if !events.is_empty()
+            && let Err(error) = audit_event::Entity::insert_many(events).exec(&db).await
+        {
+            tracing::warn!(error = %error, "writing audit events failed");
         }
         write(&db, recognised).await;
         if !flushes.is_empty() {

@@ -4,7 +4,7 @@
 use entity::user;
 
 use crate::{
-    audit::{self, Action, Event},
+    audit::{Action, Event},
     auth::principal::{Credential, Principal},
     error::{Error, Result},
     state::AppState,
@@ -48,14 +48,13 @@ pub async fn act_as(
         },
         ip: principal.ip,
     };
-    audit::record(
-        &state.db,
+    // The authentication path never writes: the event goes to the background writer.
+    state.refusals.record_event(
         state.clock.now(),
         Event::by(&acting, Action::SudoUsed)
             .target(&target)
             .token(token.id),
-    )
-    .await?;
+    );
     Ok(acting)
 }
 

@@ -69,6 +69,7 @@ async fn an_admin_sudo_token_acts_as_the_user_with_their_visibility() {
     );
 
     // The audit log records both people.
+    app.flush_refusals().await;
     let admin = app.token(&root, &[Scope::ReadApi]).await;
     let events = app
         .gql_ok(
