@@ -10,7 +10,7 @@ use std::{
 use anyhow::{Context, bail};
 use chrono::NaiveTime;
 
-use crate::{git::throttle::Limits, tokens::secret::SecretKey};
+use crate::{auth::throttle::Limits, tokens::secret::SecretKey};
 
 /// Everything the service needs to start.
 #[derive(Debug, Clone)]
@@ -34,6 +34,10 @@ pub struct Config {
     pub registry: RegistryConfig,
     /// Whether verified tokens are cached in memory (`WVS_AUTH_CACHE`).
     pub auth_cache: bool,
+    /// How long a web sign-in lasts (`WVS_SESSION_LIFETIME_HOURS`).
+    pub session_lifetime: chrono::Duration,
+    /// Failed web sign-ins tolerated per address (`WVS_SIGN_IN_*`).
+    pub sign_in_limits: Limits,
 }
 
 /// What the registry expects in its tokens (its `auth: token:` block).
@@ -222,6 +226,13 @@ impl Config {
                 number("WVS_GIT_AUTH_COOLDOWN_SECONDS", 300)?.into(),
             ),
         };
+        let sign_in_limits = Limits {
+            max_failures: number("WVS_SIGN_IN_MAX_FAILURES", 10)?,
+            window: chrono::Duration::seconds(number("WVS_SIGN_IN_WINDOW_SECONDS", 60)?.into()),
+            cooldown: chrono::Duration::seconds(
+                number("WVS_SIGN_IN_COOLDOWN_SECONDS", 300)?.into(),
+            ),
+        };
         Ok(Config {
             listen,
             database_url,
@@ -252,6 +263,10 @@ impl Config {
                 Some("off") => false,
                 Some(_) => bail!("WVS_AUTH_CACHE: expected on or off"),
             },
+            session_lifetime: chrono::Duration::hours(
+                number("WVS_SESSION_LIFETIME_HOURS", 168)?.into(),
+            ),
+            sign_in_limits,
         })
     }
 

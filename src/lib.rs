@@ -25,3 +25,4 @@ pub mod settings;
 pub mod state;
 pub mod tokens;
 pub mod users;
+pub mod web;

@@ -6,8 +6,8 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::{OnceCell, Semaphore};
 
 use crate::{
-    audit::refusals::RefusalLog, auth::cache::AuthCache, clock::Clock, config::Config,
-    git::throttle::Throttle, mail::outbox::Mailer, metrics::Metrics, registry::keys::RegistryKeys,
+    audit::refusals::RefusalLog, auth::cache::AuthCache, auth::throttle::Throttle, clock::Clock,
+    config::Config, mail::outbox::Mailer, metrics::Metrics, registry::keys::RegistryKeys,
     settings::SettingsCache, tokens::last_used::LastUsedRecorder, tokens::secret::SecretKey,
 };
 
@@ -28,6 +28,8 @@ pub struct AppState {
     pub mailer: Mailer,
     /// Failed Git authentications per address.
     pub git_throttle: Arc<Throttle>,
+    /// Failed web sign-ins per address.
+    pub sign_in_throttle: Arc<Throttle>,
     /// Verified tokens, invalidated through the `auth_changes` feed.
     pub auth_cache: Arc<AuthCache>,
     /// The registry signing key, generated on first use.
@@ -49,6 +51,7 @@ impl AppState {
         let last_used = LastUsedRecorder::start(db.clone(), clock.clone(), metrics.clone());
         let refusals = RefusalLog::start(db.clone());
         let git_throttle = Arc::new(Throttle::new(config.git_auth_limits));
+        let sign_in_throttle = Arc::new(Throttle::new(config.sign_in_limits));
         let auth_cache = Arc::new(AuthCache::new(config.auth_cache));
         AuthCache::start_sync(auth_cache.clone(), db.clone(), clock.clone());
         AppState {
@@ -61,6 +64,7 @@ impl AppState {
             settings: Arc::new(SettingsCache::default()),
             refusals,
             git_throttle,
+            sign_in_throttle,
             registry_keys: Arc::new(OnceCell::new()),
             auth_cache,
             mailer,

@@ -9,3 +9,5 @@ pub mod personal_access_token;
 pub mod project;
 pub mod project_member;
 pub mod user;
+pub mod web_form_submission;
+pub mod web_session;

@@ -11,6 +11,7 @@ mod m20261203_000004_create_audit_events;
 mod m20261203_000005_create_notifications;
 mod m20261203_000006_create_projects;
 mod m20261203_000007_create_auth_changes;
+mod m20261203_000008_create_web_sessions;
 
 /// All migrations, in order.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000005_create_notifications::Migration),
             Box::new(m20261203_000006_create_projects::Migration),
             Box::new(m20261203_000007_create_auth_changes::Migration),
+            Box::new(m20261203_000008_create_web_sessions::Migration),
         ]
     }
 }

@@ -5,4 +5,5 @@ pub mod cache;
 pub mod credentials;
 pub mod principal;
 pub mod sudo;
+pub mod throttle;
 pub mod token;

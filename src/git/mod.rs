@@ -9,7 +9,6 @@
 //! A private project the user cannot see is 404, never 403.
 
 pub mod backend;
-pub mod throttle;
 
 use std::net::SocketAddr;
 
@@ -27,6 +26,7 @@ use base64::{Engine, engine::general_purpose::STANDARD};
 use crate::{
     auth::{
         principal::Principal,
+        throttle,
         token::{Refusal, authenticate, refuse},
     },
     metrics::AuthFailure,
@@ -93,8 +93,8 @@ struct GitRequest {
 
 async fn serve(state: AppState, request: GitRequest, body: Body) -> Response {
     let ip = request.peer.ip();
-    if state.git_throttle.is_blocked(ip, state.clock.now()) {
-        return too_many_attempts();
+    if let Some(remaining) = state.git_throttle.cooling_off(ip, state.clock.now()) {
+        return too_many_attempts(remaining);
     }
     let principal = match git_credentials(&request.headers) {
         Err(reason) => return failed(&state, ip, reason),
@@ -230,7 +230,7 @@ fn challenge() -> Response {
     response
 }
 
-fn too_many_attempts() -> Response {
+fn too_many_attempts(remaining: chrono::Duration) -> Response {
     let mut response = (
         StatusCode::TOO_MANY_REQUESTS,
         "Too many failed authentication attempts from your address; try again later.\n",
@@ -238,7 +238,7 @@ fn too_many_attempts() -> Response {
         .into_response();
     response
         .headers_mut()
-        .insert(RETRY_AFTER, HeaderValue::from_static("300"));
+        .insert(RETRY_AFTER, throttle::retry_after(remaining));
     response
 }
 

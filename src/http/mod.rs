@@ -5,6 +5,7 @@ pub mod graphql;
 pub mod observe;
 pub mod ops;
 pub mod refusal;
+pub mod security_headers;
 
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use tower_http::{
     catch_panic::CatchPanicLayer, limit::RequestBodyLimitLayer, timeout::TimeoutLayer,
 };
 
-use crate::{git, registry, state::AppState};
+use crate::{git, registry, state::AppState, web};
 
 /// Largest request body accepted (GraphQL documents and variables).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -34,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .route("/-/metrics", get(ops::metrics))
         .route("/-/avatars/{file}", get(avatar::avatar))
         .route("/jwt/auth", get(registry::token))
+        .merge(web::routes())
         .layer(axum::Extension(schema))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
@@ -55,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         );
     api.merge(git)
         .layer(CatchPanicLayer::custom(refusal::internal_error_after_panic))
+        .layer(middleware::from_fn(security_headers::add))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             observe::observe,

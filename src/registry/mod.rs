@@ -12,14 +12,17 @@ use std::net::SocketAddr;
 use axum::{
     Json,
     extract::{ConnectInfo, State},
-    http::{HeaderMap, HeaderValue, StatusCode, Uri, header::WWW_AUTHENTICATE},
+    http::{HeaderMap, HeaderValue, StatusCode, Uri, header, header::WWW_AUTHENTICATE},
     response::{IntoResponse, Response},
 };
 use chrono::SecondsFormat;
 use serde_json::json;
 
 use crate::{
-    auth::token::{Refusal, authenticate, refuse},
+    auth::{
+        throttle,
+        token::{Refusal, authenticate, refuse},
+    },
     git::git_credentials,
     projects::{self, permissions},
     registry::{
@@ -74,8 +77,12 @@ pub async fn token(
         )
             .into_response();
     }
-    if state.git_throttle.is_blocked(ip, state.clock.now()) {
-        return StatusCode::TOO_MANY_REQUESTS.into_response();
+    if let Some(remaining) = state.git_throttle.cooling_off(ip, state.clock.now()) {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, throttle::retry_after(remaining))],
+        )
+            .into_response();
     }
     let principal = match git_credentials(&headers) {
         Err(reason) => {

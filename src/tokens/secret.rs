@@ -95,6 +95,16 @@ impl SecretKey {
         let mac = Hmac::<Sha256>::new_from_slice(&bytes).expect("HMAC accepts any key length");
         SecretKey { mac }
     }
+
+    /// A keyed digest of `data` for another `purpose` (session cookies, CSRF tokens): the
+    /// purpose is absorbed first, so digests made for one purpose never match another's.
+    pub fn derive(&self, purpose: &str, data: &[u8]) -> [u8; 32] {
+        let mut mac = self.mac.clone();
+        mac.update(purpose.as_bytes());
+        mac.update(&[0]);
+        mac.update(data);
+        mac.finalize().into_bytes().into()
+    }
 }
 
 impl fmt::Debug for SecretKey {

@@ -121,6 +121,20 @@ pub async fn delete(state: &AppState, actor: &Principal, user_id: i64) -> Result
                 .filter(entity::personal_access_token::Column::UserId.eq(user.id))
                 .exec(tx)
                 .await?;
+            // Their browser sessions end with them (and their submitted-form records).
+            let sessions = entity::web_session::Entity::find()
+                .filter(entity::web_session::Column::UserId.eq(user.id))
+                .all(tx)
+                .await?;
+            let session_ids: Vec<i64> = sessions.iter().map(|session| session.id).collect();
+            entity::web_form_submission::Entity::delete_many()
+                .filter(entity::web_form_submission::Column::SessionId.is_in(session_ids))
+                .exec(tx)
+                .await?;
+            entity::web_session::Entity::delete_many()
+                .filter(entity::web_session::Column::UserId.eq(user.id))
+                .exec(tx)
+                .await?;
             user::Entity::delete_by_id(user.id).exec(tx).await?;
             cache::record(tx, now, Change::User(user.id)).await?;
             audit::record(tx, now, event).await

@@ -1,7 +1,7 @@
 //! Passwords: argon2id hashes (OWASP-minimum parameters), computed off the async runtime
 //! behind a concurrency limit so that sign-in bursts cannot starve API requests.
 
-use std::fmt;
+use std::{fmt, sync::OnceLock};
 
 use argon2::{
     Argon2,
@@ -75,6 +75,28 @@ pub async fn verify(state: &AppState, password: String, stored: String) -> Resul
         Argon2::default()
             .verify_password(password.as_bytes(), stored.as_str())
             .is_ok()
+    })
+    .await
+    .map_err(|e| Error::Internal(e.into()))
+}
+
+/// Spends the time a real check would when a sign-in names no user (or one without a
+/// password), so that response times do not reveal which logins exist.
+pub async fn verify_nothing(state: &AppState, password: String) -> Result<()> {
+    static DUMMY_HASH: OnceLock<String> = OnceLock::new();
+    let _permit = state
+        .password_hashing
+        .acquire()
+        .await
+        .map_err(|e| Error::Internal(e.into()))?;
+    tokio::task::spawn_blocking(move || {
+        let stored = DUMMY_HASH.get_or_init(|| {
+            Argon2::default()
+                .hash_password(b"no user has this password")
+                .map(|hash: PasswordHash| hash.to_string())
+                .unwrap_or_default()
+        });
+        let _ = Argon2::default().verify_password(password.as_bytes(), stored.as_str());
     })
     .await
     .map_err(|e| Error::Internal(e.into()))

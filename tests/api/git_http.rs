@@ -422,6 +422,19 @@ async fn repeated_failures_cool_an_address_off_without_locking_anyone_out() {
         429,
         "even a valid token waits out the cooling-off period"
     );
+    app.clock.advance(chrono::Duration::seconds(90));
+    let blocked = here
+        .get(&url)
+        .basic_auth("x", Some(&token))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(blocked.status(), 429);
+    assert_eq!(
+        blocked.headers()["retry-after"],
+        "210",
+        "the time left, in seconds"
+    );
     let elsewhere = from("127.0.0.2")
         .get(&url)
         .basic_auth("x", Some(&token))
@@ -429,7 +442,7 @@ async fn repeated_failures_cool_an_address_off_without_locking_anyone_out() {
         .await
         .expect("request");
     assert_eq!(elsewhere.status(), 200);
-    app.clock.advance(chrono::Duration::minutes(6));
+    app.clock.advance(chrono::Duration::seconds(211));
     let later = here
         .get(&url)
         .basic_auth("x", Some(&token))

@@ -118,7 +118,10 @@ impl TestApp {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        config.external_url = format!("http://{addr}");
+        // Links point at this server, unless the test is about an https deployment.
+        if !config.external_url.starts_with("https://") {
+            config.external_url = format!("http://{addr}");
+        }
         let clock = Arc::new(ManualClock::new(start));
         let state = wvs::app::start(config, clock.clone())
             .await
@@ -263,6 +266,24 @@ impl TestApp {
             .all(&self.state.db)
             .await
             .expect("tokens")
+    }
+
+    /// Every stored browser session.
+    pub async fn web_sessions(&self) -> Vec<entity::web_session::Model> {
+        use sea_orm::EntityTrait;
+        entity::web_session::Entity::find()
+            .all(&self.state.db)
+            .await
+            .expect("sessions")
+    }
+
+    /// Every queued or sent email.
+    pub async fn outbox(&self) -> Vec<entity::outbox_email::Model> {
+        use sea_orm::EntityTrait;
+        entity::outbox_email::Entity::find()
+            .all(&self.state.db)
+            .await
+            .expect("outbox")
     }
 
     /// The token rows minus `last_used_at` (which use moves by design): what a refused

@@ -1,6 +1,8 @@
 //! Integration tests: the real application over real HTTP on a real database.
 
+mod browser;
 mod harness;
+mod web_client;
 
 mod admin_impersonation;
 mod admin_tokens;
@@ -23,3 +25,6 @@ mod tokens_create;
 mod tokens_list;
 mod tokens_revoke_rotate;
 mod users;
+mod web_access_tokens;
+mod web_browser;
+mod web_sign_in;

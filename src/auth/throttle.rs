@@ -1,12 +1,14 @@
-//! Brute-force protection for Git's Basic auth: an address that fails too often within a
-//! window is answered 429 for a cooling-off period. Only that address is affected: no
-//! account is locked and valid tokens used from elsewhere keep working.
+//! Brute-force protection for Git's and the registry's Basic auth and for web sign-in: an
+//! address that fails too often within a window is answered 429 for a cooling-off period.
+//! Only that address is affected: no account is locked, so nobody can lock another out.
 
 use std::{collections::HashMap, net::IpAddr, sync::Mutex};
 
+use axum::http::HeaderValue;
+
 use chrono::{DateTime, Duration, Utc};
 
-/// The limits (from `WVS_GIT_AUTH_*`).
+/// The limits (from `WVS_GIT_AUTH_*` or `WVS_SIGN_IN_*`).
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub max_failures: u32,
@@ -48,15 +50,14 @@ impl Throttle {
         }
     }
 
-    /// Whether `ip` is cooling off at `now`.
-    pub fn is_blocked(&self, ip: IpAddr, now: DateTime<Utc>) -> bool {
-        let Ok(records) = self.records.lock() else {
-            return false;
-        };
+    /// How much longer `ip` is cooling off at `now`, if it is.
+    pub fn cooling_off(&self, ip: IpAddr, now: DateTime<Utc>) -> Option<Duration> {
+        let records = self.records.lock().ok()?;
         records
             .get(&ip)
             .and_then(|record| record.blocked_until)
-            .is_some_and(|until| now < until)
+            .filter(|&until| now < until)
+            .map(|until| until - now)
     }
 
     /// Counts a failed attempt from `ip`; returns whether it is now blocked.
@@ -80,11 +81,17 @@ impl Throttle {
         if record.failures.len() as u32 >= self.limits.max_failures {
             record.failures.clear();
             record.blocked_until = Some(now + self.limits.cooldown);
-            tracing::warn!(%ip, "too many failed Git authentications; cooling off");
+            tracing::warn!(%ip, "too many failed authentications from one address; cooling off");
             return true;
         }
         false
     }
+}
+
+/// A `Retry-After` value for a remaining cooling-off period: whole seconds, rounded up.
+pub fn retry_after(remaining: Duration) -> HeaderValue {
+    let millis = remaining.num_milliseconds().max(1);
+    HeaderValue::from((millis + 999) / 1000)
 }
 
 #[cfg(test)]
@@ -108,8 +115,16 @@ mod tests {
         assert!(!throttle.record_failure(ip, start + Duration::minutes(2)));
         assert!(!throttle.record_failure(ip, start + Duration::minutes(2)));
         assert!(throttle.record_failure(ip, start + Duration::minutes(2)));
-        assert!(throttle.is_blocked(ip, start + Duration::minutes(3)));
-        assert!(!throttle.is_blocked(other, start + Duration::minutes(3)));
-        assert!(!throttle.is_blocked(ip, start + Duration::minutes(7)));
+        assert_eq!(
+            throttle.cooling_off(ip, start + Duration::minutes(3)),
+            Some(Duration::minutes(4))
+        );
+        assert_eq!(
+            throttle.cooling_off(other, start + Duration::minutes(3)),
+            None
+        );
+        assert_eq!(throttle.cooling_off(ip, start + Duration::minutes(7)), None);
+        assert_eq!(retry_after(Duration::milliseconds(1500)), "2");
+        assert_eq!(retry_after(Duration::zero()), "1");
     }
 }
