@@ -22,12 +22,19 @@ use crate::{
 pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
     config.prepare_data_dir()?;
     let secret_key = config.load_secret_key()?;
+    let previous_keys = config.load_previous_keys()?;
     let metrics = Arc::new(Metrics::default());
     let connection = db::connect(&config.database_url, metrics.clone()).await?;
     db::migrate(&connection).await?;
     let mailer = Mailer::new(Transport::from_config(&config)?, sender(&config)?);
     Ok(AppState::new(
-        connection, config, clock, secret_key, metrics, mailer,
+        connection,
+        config,
+        clock,
+        secret_key,
+        previous_keys,
+        metrics,
+        mailer,
     ))
 }
 
@@ -53,6 +60,7 @@ pub async fn serve(
     .context("serving HTTP failed")?;
     state.last_used.flush().await;
     state.refusals.flush().await;
+    state.rekeyer.flush().await;
     Ok(())
 }
 

@@ -19,6 +19,9 @@ pub struct Config {
     pub database_url: DatabaseUrl,
     pub data_dir: PathBuf,
     pub secret: SecretSource,
+    /// Keys used before a key rotation, still accepted for tokens digested with them
+    /// (`WVS_PREVIOUS_SECRET_KEYS` or `WVS_PREVIOUS_SECRET_KEYS_FILE`; never `Generated`).
+    pub previous_secrets: Option<SecretSource>,
     pub external_url: String,
     /// Where emails go: an SMTP server, or `.eml` files under `<data dir>/mail/`.
     pub mail: MailConfig,
@@ -178,6 +181,17 @@ impl Config {
             (None, Some(file)) => SecretSource::File(PathBuf::from(file)),
             (None, None) => SecretSource::Generated,
         };
+        let previous_secrets = match (
+            get("WVS_PREVIOUS_SECRET_KEYS"),
+            get("WVS_PREVIOUS_SECRET_KEYS_FILE"),
+        ) {
+            (Some(_), Some(_)) => bail!(
+                "WVS_PREVIOUS_SECRET_KEYS: set either WVS_PREVIOUS_SECRET_KEYS or WVS_PREVIOUS_SECRET_KEYS_FILE, not both"
+            ),
+            (Some(inline), None) => Some(SecretSource::Inline(inline)),
+            (None, Some(file)) => Some(SecretSource::File(PathBuf::from(file))),
+            (None, None) => None,
+        };
         let external_url = get("WVS_EXTERNAL_URL")
             .map(|url| url.trim().trim_end_matches('/').to_owned())
             .unwrap_or_else(|| format!("http://{listen}"));
@@ -238,6 +252,7 @@ impl Config {
             database_url,
             data_dir,
             secret,
+            previous_secrets,
             external_url,
             mail: MailConfig {
                 smtp_url,
@@ -331,6 +346,36 @@ impl Config {
     }
 }
 
+impl Config {
+    /// The keys of earlier key rotations: comma- or newline-separated, each at least 32
+    /// bytes, written as the current key is (the text of a former `secret.key` works).
+    pub fn load_previous_keys(&self) -> anyhow::Result<Vec<SecretKey>> {
+        let (variable, text) = match &self.previous_secrets {
+            None | Some(SecretSource::Generated) => return Ok(Vec::new()),
+            Some(SecretSource::Inline(text)) => ("WVS_PREVIOUS_SECRET_KEYS", text.clone()),
+            Some(SecretSource::File(path)) => (
+                "WVS_PREVIOUS_SECRET_KEYS_FILE",
+                std::fs::read_to_string(path).with_context(|| {
+                    format!(
+                        "WVS_PREVIOUS_SECRET_KEYS_FILE: cannot read {}",
+                        path.display()
+                    )
+                })?,
+            ),
+        };
+        text.split([',', '\n'])
+            .map(str::trim)
+            .filter(|key| !key.is_empty() && !key.starts_with('#'))
+            .map(|key| {
+                if key.len() < 32 {
+                    bail!("{variable}: every previous key must be at least 32 bytes");
+                }
+                Ok(SecretKey::new(key.as_bytes().to_vec()))
+            })
+            .collect()
+    }
+}
+
 fn create_writable_dir(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     let probe = dir.join(".write-probe");
@@ -404,6 +449,8 @@ mod tests {
             ("WVS_MAIL_FROM", "not an address"),
             ("WVS_JOBS", "maybe"),
             ("WVS_EXPIRING_CHECK_AT", "25:00"),
+            ("WVS_SESSION_LIFETIME_HOURS", "0"),
+            ("WVS_SIGN_IN_MAX_FAILURES", "-1"),
         ] {
             let error = config(&[(name, value)]).expect_err(name);
             assert!(format!("{error:#}").starts_with(name), "{error:#}");
@@ -415,5 +462,48 @@ mod tests {
         let url = DatabaseUrl::parse("postgres://wvs:hunter2@db:5432/wvs").expect("url");
         assert_eq!(url.to_string(), "postgres://wvs:***@db:5432/wvs");
         assert!(!format!("{url:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn previous_keys_are_read_from_a_list_or_a_file_and_checked() {
+        let old = "a".repeat(32);
+        let other = "b".repeat(40);
+        let listed =
+            config(&[("WVS_PREVIOUS_SECRET_KEYS", &format!("{old}, {other}"))]).expect("config");
+        assert_eq!(listed.load_previous_keys().expect("keys").len(), 2);
+        assert!(!format!("{listed:?}").contains(&old), "{listed:?}");
+
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("previous.keys");
+        std::fs::write(&file, format!("# rotated 2027-01\n{old}\n\n{other}\n")).expect("write");
+        let from_file = config(&[(
+            "WVS_PREVIOUS_SECRET_KEYS_FILE",
+            file.to_str().expect("path"),
+        )])
+        .expect("config");
+        assert_eq!(from_file.load_previous_keys().expect("keys").len(), 2);
+        assert!(
+            config(&[])
+                .expect("config")
+                .load_previous_keys()
+                .expect("none")
+                .is_empty()
+        );
+
+        let short = config(&[("WVS_PREVIOUS_SECRET_KEYS", "too short")]).expect("config");
+        let error = short.load_previous_keys().expect_err("short key");
+        assert!(
+            format!("{error:#}").starts_with("WVS_PREVIOUS_SECRET_KEYS:"),
+            "{error:#}"
+        );
+        let both = config(&[
+            ("WVS_PREVIOUS_SECRET_KEYS", &old),
+            ("WVS_PREVIOUS_SECRET_KEYS_FILE", "/x"),
+        ]);
+        assert!(both.is_err());
+        let missing =
+            config(&[("WVS_PREVIOUS_SECRET_KEYS_FILE", "/nonexistent/keys")]).expect("config");
+        let error = missing.load_previous_keys().expect_err("missing file");
+        assert!(format!("{error:#}").starts_with("WVS_PREVIOUS_SECRET_KEYS_FILE:"));
     }
 }

@@ -57,6 +57,7 @@ pub struct Metrics {
     auth_successes: AtomicU64,
     auth_failures: [AtomicU64; 8],
     last_used_writes: AtomicU64,
+    rekeys: AtomicU64,
     db_statements: AtomicU64,
     feed_reads: AtomicU64,
 }
@@ -82,6 +83,10 @@ impl Metrics {
 
     pub fn record_last_used_writes(&self, rows: u64) {
         self.last_used_writes.fetch_add(rows, Relaxed);
+    }
+
+    pub fn record_rekey(&self) {
+        self.rekeys.fetch_add(1, Relaxed);
     }
 
     pub fn record_db_statement(&self) {
@@ -138,6 +143,11 @@ impl Metrics {
             "wvs_last_used_writes_total {}",
             self.last_used_writes()
         );
+        out.push_str(
+            "# HELP wvs_token_rekeys_total Token digests moved from a previous secret key to the current one.\n",
+        );
+        out.push_str("# TYPE wvs_token_rekeys_total counter\n");
+        let _ = writeln!(out, "wvs_token_rekeys_total {}", self.rekeys.load(Relaxed));
         out.push_str("# HELP wvs_db_statements_total Database statements executed.\n");
         out.push_str("# TYPE wvs_db_statements_total counter\n");
         let _ = writeln!(out, "wvs_db_statements_total {}", self.db_statements());

@@ -8,7 +8,8 @@ use tokio::sync::{OnceCell, Semaphore};
 use crate::{
     audit::refusals::RefusalLog, auth::cache::AuthCache, auth::throttle::Throttle, clock::Clock,
     config::Config, mail::outbox::Mailer, metrics::Metrics, registry::keys::RegistryKeys,
-    settings::SettingsCache, tokens::last_used::LastUsedRecorder, tokens::secret::SecretKey,
+    settings::SettingsCache, tokens::last_used::LastUsedRecorder, tokens::rekey::Rekeyer,
+    tokens::secret::SecretKey,
 };
 
 /// Shared application state.
@@ -18,6 +19,10 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
     pub secret_key: SecretKey,
+    /// Keys of earlier rotations: they still verify the tokens digested with them.
+    pub previous_keys: Arc<[SecretKey]>,
+    /// Moves tokens found through a previous key to the current one.
+    pub rekeyer: Rekeyer,
     pub metrics: Arc<Metrics>,
     pub last_used: LastUsedRecorder,
     /// The instance's token policy, cached for at most a second.
@@ -45,11 +50,13 @@ impl AppState {
         config: Config,
         clock: Arc<dyn Clock>,
         secret_key: SecretKey,
+        previous_keys: Vec<SecretKey>,
         metrics: Arc<Metrics>,
         mailer: Mailer,
     ) -> AppState {
         let last_used = LastUsedRecorder::start(db.clone(), clock.clone(), metrics.clone());
         let refusals = RefusalLog::start(db.clone());
+        let rekeyer = Rekeyer::start(db.clone(), metrics.clone());
         let git_throttle = Arc::new(Throttle::new(config.git_auth_limits));
         let sign_in_throttle = Arc::new(Throttle::new(config.sign_in_limits));
         let auth_cache = Arc::new(AuthCache::new(config.auth_cache));
@@ -59,6 +66,8 @@ impl AppState {
             config: Arc::new(config),
             clock,
             secret_key,
+            previous_keys: previous_keys.into(),
+            rekeyer,
             metrics,
             last_used,
             settings: Arc::new(SettingsCache::default()),

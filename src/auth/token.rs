@@ -47,7 +47,7 @@ pub async fn authenticate(
         }
     };
     let digest = secret.digest(&state.secret_key);
-    let entry = match lookup(state, &digest).await {
+    let entry = match lookup(state, &secret, &digest).await {
         Ok(entry) => entry,
         Err(Refusal::Invalid(reason)) => {
             refuse(state, reason, surface, ip, None);
@@ -107,22 +107,45 @@ pub fn refuse(
     });
 }
 
-/// The token with this digest, from the cache or else the database (then cached).
-async fn lookup(state: &AppState, digest: &[u8; 32]) -> Result<Entry, Refusal> {
+/// The token with this digest, from the cache or else the database (then cached). After a
+/// key rotation the same read also matches the digests under the previous keys; a token
+/// found that way is re-keyed in the background.
+async fn lookup(
+    state: &AppState,
+    secret: &TokenSecret,
+    digest: &[u8; 32],
+) -> Result<Entry, Refusal> {
     let now = state.clock.now();
     if let Some(entry) = state.auth_cache.lookup(digest, now) {
         return Ok(entry);
     }
     let generation = state.auth_cache.generation();
     let unavailable = |error: sea_orm::DbErr| Refusal::Unavailable(error.into());
+    let matches_digest = if state.previous_keys.is_empty() {
+        pat::Column::Digest.eq(digest.to_vec())
+    } else {
+        let mut digests = vec![digest.to_vec()];
+        digests.extend(
+            state
+                .previous_keys
+                .iter()
+                .map(|key| secret.digest(key).to_vec()),
+        );
+        pat::Column::Digest.is_in(digests)
+    };
     let (token, owner) = pat::Entity::find()
-        .filter(pat::Column::Digest.eq(digest.to_vec()))
+        .filter(matches_digest)
         .find_also_related(user::Entity)
         .one(&state.db)
         .await
         .map_err(unavailable)?
         .ok_or(Refusal::Invalid(AuthFailure::Unknown))?;
     let owner = owner.ok_or(Refusal::Invalid(AuthFailure::Unknown))?;
+    if token.digest != digest {
+        state
+            .rekeyer
+            .request(token.id, token.digest.clone(), *digest);
+    }
     let impersonator = match (token.impersonation, token.created_by_id) {
         (true, Some(admin_id)) => user::Entity::find_by_id(admin_id)
             .one(&state.db)

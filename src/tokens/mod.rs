@@ -4,6 +4,7 @@ pub mod create;
 pub mod input;
 pub mod last_used;
 pub mod list;
+pub mod rekey;
 pub mod revoke;
 pub mod scope;
 pub mod secret;
