@@ -153,4 +153,30 @@ mod tests {
             Err(AuthFailure::Malformed)
         );
     }
+
+    proptest::proptest! {
+        /// Any header bytes and any query string: an answer, never a panic, and a token
+        /// only ever comes from a header that was sent.
+        #[test]
+        fn arbitrary_headers_and_queries_never_panic(
+            authorization in proptest::collection::vec(proptest::num::u8::ANY, 0..80),
+            private in proptest::option::of(proptest::collection::vec(proptest::num::u8::ANY, 0..80)),
+            query in proptest::option::of(".{0,60}"),
+        ) {
+            let mut map = HeaderMap::new();
+            if let Ok(value) = HeaderValue::from_bytes(&authorization) {
+                map.insert(AUTHORIZATION, value);
+            }
+            if let Some(Ok(value)) = private.as_deref().map(HeaderValue::from_bytes) {
+                map.insert(PRIVATE_TOKEN_HEADER, value);
+            }
+            if let Ok(ApiCredentials::Token(token)) = api_credentials(&map, query.as_deref()) {
+                let sent: Vec<String> = map
+                    .values()
+                    .filter_map(|value| value.to_str().ok().map(str::to_owned))
+                    .collect();
+                proptest::prop_assert!(sent.iter().any(|value| value.contains(token.trim())));
+            }
+        }
+    }
 }

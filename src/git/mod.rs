@@ -246,6 +246,30 @@ fn too_many_attempts(remaining: chrono::Duration) -> Response {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// Any Authorization header, including Basic with arbitrary decoded bytes: a token,
+        /// none, or a refusal, never a panic.
+        #[test]
+        fn arbitrary_basic_auth_never_panics(
+            scheme in "(Basic|basic|Bearer|Digest|)",
+            raw in proptest::collection::vec(proptest::num::u8::ANY, 0..120),
+            encode in proptest::bool::ANY,
+        ) {
+            let credentials = if encode { STANDARD.encode(&raw) } else { String::from_utf8_lossy(&raw).into_owned() };
+            let mut headers = HeaderMap::new();
+            if let Ok(value) = HeaderValue::from_str(&format!("{scheme} {credentials}")) {
+                headers.insert(AUTHORIZATION, value);
+            }
+            let answer = git_credentials(&headers);
+            // Well-formed Basic auth always yields the password, or else the username.
+            if encode && !raw.is_empty() && scheme.eq_ignore_ascii_case("basic") && let Ok(text) = std::str::from_utf8(&raw) {
+                let (user, password) = text.split_once(':').unwrap_or((text, ""));
+                let expected = if password.is_empty() { user } else { password };
+                proptest::prop_assert_eq!(answer, Ok(Some(expected.to_owned())));
+            }
+        }
+    }
+
     fn basic(user: &str, password: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
         let value = format!("Basic {}", STANDARD.encode(format!("{user}:{password}")));

@@ -13,6 +13,7 @@ mod auth_cache;
 mod cli;
 mod git_http;
 mod graphql_hygiene;
+mod hostile_input;
 mod key_rotation;
 mod last_used;
 mod notifications;
