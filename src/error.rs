@@ -20,10 +20,17 @@ pub enum Error {
     /// The object does not exist or the caller may not see it.
     #[error("{0} not found.")]
     NotFound(&'static str),
+    /// The database cannot be reached (down, restarting, every connection busy): nothing
+    /// was done and the same request may succeed later. Answered with HTTP 503.
+    #[error("The service is temporarily unavailable. Try again in a moment.")]
+    Unavailable(#[source] anyhow::Error),
     /// Anything else. The cause is logged; the client sees only `INTERNAL`.
     #[error("Internal server error.")]
     Internal(#[source] anyhow::Error),
 }
+
+/// The `extensions.code` of [`Error::Unavailable`] (and of the 503 answer at the edge).
+pub const UNAVAILABLE_CODE: &str = "SERVICE_UNAVAILABLE";
 
 /// Shorthand for service results.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -44,6 +51,7 @@ impl Error {
             Error::InsufficientScope { .. } | Error::Forbidden(_) => "FORBIDDEN",
             Error::BadInput { .. } => "BAD_USER_INPUT",
             Error::NotFound(_) => "NOT_FOUND",
+            Error::Unavailable(_) => UNAVAILABLE_CODE,
             Error::Internal(_) => "INTERNAL",
         }
     }
@@ -51,7 +59,50 @@ impl Error {
 
 impl From<sea_orm::DbErr> for Error {
     fn from(error: sea_orm::DbErr) -> Self {
-        Error::Internal(error.into())
+        if database_unreachable(&error) {
+            Error::Unavailable(error.into())
+        } else {
+            Error::Internal(error.into())
+        }
+    }
+}
+
+impl Error {
+    /// A database error shared by several waiters (the dataloader's), with what was being done.
+    pub fn from_shared_db(context: &str, error: &sea_orm::DbErr) -> Error {
+        let cause = anyhow::anyhow!("{context}: {error}");
+        if database_unreachable(error) {
+            Error::Unavailable(cause)
+        } else {
+            Error::Internal(cause)
+        }
+    }
+}
+
+/// Whether a database error means "cannot reach the database now" (retry later) rather
+/// than a failed statement: no connection, a dropped one, or SQLite still busy after its
+/// busy timeout.
+fn database_unreachable(error: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr, sqlx};
+    match error {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(cause)) | DbErr::Query(RuntimeErr::SqlxError(cause)) => {
+            match cause.as_ref() {
+                sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::Protocol(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed => true,
+                // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes.
+                sqlx::Error::Database(database) => database
+                    .code()
+                    .and_then(|code| code.parse::<u32>().ok())
+                    .is_some_and(|code| matches!(code & 0xff, 5 | 6)),
+                _ => false,
+            }
+        }
+        _ => false,
     }
 }
 
@@ -59,8 +110,14 @@ impl Error {
     /// Sets `extensions` (code, `requiredScopes`, `field`) on a GraphQL error made from this
     /// error; the one place domain errors meet the GraphQL wire format.
     pub fn annotate(&self, server_error: &mut async_graphql::ServerError) {
-        if let Error::Internal(cause) = self {
-            tracing::error!(error = format!("{cause:#}"), "internal error");
+        match self {
+            Error::Internal(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "internal error")
+            }
+            Error::Unavailable(cause) => {
+                tracing::warn!(error = format!("{cause:#}"), "database unavailable")
+            }
+            _ => {}
         }
         server_error.message = self.to_string();
         let extensions = server_error.extensions.get_or_insert_with(Default::default);

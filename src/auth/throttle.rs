@@ -50,20 +50,14 @@ impl Throttle {
         }
     }
 
-    /// How much longer `ip` is cooling off at `now`, if it is.
-    pub fn cooling_off(&self, ip: IpAddr, now: DateTime<Utc>) -> Option<Duration> {
-        let records = self.records.lock().ok()?;
-        records
-            .get(&ip)
-            .and_then(|record| record.blocked_until)
-            .filter(|&until| now < until)
-            .map(|until| until - now)
-    }
-
-    /// Counts a failed attempt from `ip`; returns whether it is now blocked.
-    pub fn record_failure(&self, ip: IpAddr, now: DateTime<Utc>) -> bool {
+    /// Counts an attempt from `ip` *before* its credentials are checked, so that attempts
+    /// sent in parallel cannot all slip under the limit while the slow check runs. The
+    /// attempt stops counting when dropped unless [`Attempt::failed`] was called.
+    /// `Err(remaining)` when the address is cooling off (this attempt may have started it).
+    pub fn begin(&self, ip: IpAddr, now: DateTime<Utc>) -> Result<Attempt<'_>, Duration> {
         let Ok(mut records) = self.records.lock() else {
-            return false;
+            // A poisoned lock must not lock everyone out.
+            return Ok(Attempt::new(self, ip, now));
         };
         if records.len() >= MAX_ADDRESSES {
             let window = self.limits.window;
@@ -76,15 +70,61 @@ impl Throttle {
             });
         }
         let record = records.entry(ip).or_default();
+        if let Some(until) = record.blocked_until.filter(|&until| now < until) {
+            return Err(until - now);
+        }
         record.failures.retain(|&at| now - at < self.limits.window);
-        record.failures.push(now);
         if record.failures.len() as u32 >= self.limits.max_failures {
             record.failures.clear();
             record.blocked_until = Some(now + self.limits.cooldown);
             tracing::warn!(%ip, "too many failed authentications from one address; cooling off");
-            return true;
+            return Err(self.limits.cooldown);
         }
-        false
+        record.failures.push(now);
+        Ok(Attempt::new(self, ip, now))
+    }
+
+    /// Takes back one attempt made at `at` (it turned out not to be a failure).
+    fn forgive(&self, ip: IpAddr, at: DateTime<Utc>) {
+        if let Ok(mut records) = self.records.lock()
+            && let Some(record) = records.get_mut(&ip)
+            && let Some(position) = record.failures.iter().position(|&when| when == at)
+        {
+            record.failures.remove(position);
+        }
+    }
+}
+
+/// One authentication attempt in progress, counted against its address.
+#[must_use = "an attempt stops counting when dropped; call `failed` on bad credentials"]
+pub struct Attempt<'a> {
+    throttle: &'a Throttle,
+    ip: IpAddr,
+    at: DateTime<Utc>,
+    failed: bool,
+}
+
+impl<'a> Attempt<'a> {
+    fn new(throttle: &'a Throttle, ip: IpAddr, at: DateTime<Utc>) -> Self {
+        Attempt {
+            throttle,
+            ip,
+            at,
+            failed: false,
+        }
+    }
+
+    /// The credentials were bad: the attempt keeps counting for the window.
+    pub fn failed(mut self) {
+        self.failed = true;
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        if !self.failed {
+            self.throttle.forgive(self.ip, self.at);
+        }
     }
 }
 
@@ -98,33 +138,79 @@ pub fn retry_after(remaining: Duration) -> HeaderValue {
 mod tests {
     use super::*;
 
-    #[test]
-    fn an_address_is_blocked_after_too_many_failures_then_released() {
-        let throttle = Throttle::new(Limits {
+    fn throttle() -> Throttle {
+        Throttle::new(Limits {
             max_failures: 3,
             window: Duration::minutes(1),
             cooldown: Duration::minutes(5),
-        });
+        })
+    }
+
+    fn start() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2027-01-15T12:00:00Z")
+            .expect("time")
+            .to_utc()
+    }
+
+    #[test]
+    fn an_address_is_blocked_after_too_many_failures_then_released() {
+        let throttle = throttle();
         let ip: IpAddr = "10.0.0.1".parse().expect("ip");
         let other: IpAddr = "10.0.0.2".parse().expect("ip");
-        let start = DateTime::parse_from_rfc3339("2027-01-15T12:00:00Z")
-            .expect("time")
-            .to_utc();
-        assert!(!throttle.record_failure(ip, start));
+        let start = start();
+        throttle.begin(ip, start).expect("first").failed();
         // A failure outside the window does not count.
-        assert!(!throttle.record_failure(ip, start + Duration::minutes(2)));
-        assert!(!throttle.record_failure(ip, start + Duration::minutes(2)));
-        assert!(throttle.record_failure(ip, start + Duration::minutes(2)));
+        let later = start + Duration::minutes(2);
+        for _ in 0..3 {
+            throttle
+                .begin(ip, later)
+                .expect("within the limit")
+                .failed();
+        }
         assert_eq!(
-            throttle.cooling_off(ip, start + Duration::minutes(3)),
+            throttle.begin(ip, later).err(),
+            Some(Duration::minutes(5)),
+            "the fourth attempt starts the cooling off"
+        );
+        assert_eq!(
+            throttle.begin(ip, start + Duration::minutes(3)).err(),
             Some(Duration::minutes(4))
         );
-        assert_eq!(
-            throttle.cooling_off(other, start + Duration::minutes(3)),
-            None
-        );
-        assert_eq!(throttle.cooling_off(ip, start + Duration::minutes(7)), None);
+        assert!(throttle.begin(other, later).is_ok());
+        assert!(throttle.begin(ip, start + Duration::minutes(7)).is_ok());
         assert_eq!(retry_after(Duration::milliseconds(1500)), "2");
         assert_eq!(retry_after(Duration::zero()), "1");
+    }
+
+    #[test]
+    fn attempts_in_flight_count_so_parallel_guesses_cannot_slip_through() {
+        let throttle = throttle();
+        let ip: IpAddr = "10.0.0.1".parse().expect("ip");
+        let now = start();
+        let in_flight: Vec<_> = (0..3)
+            .map(|_| throttle.begin(ip, now).expect("ok"))
+            .collect();
+        assert!(
+            throttle.begin(ip, now).is_err(),
+            "a fourth parallel attempt is refused"
+        );
+        drop(in_flight);
+    }
+
+    #[test]
+    fn successful_attempts_do_not_count() {
+        let throttle = throttle();
+        let ip: IpAddr = "10.0.0.1".parse().expect("ip");
+        let now = start();
+        for _ in 0..10 {
+            let attempt = throttle.begin(ip, now).expect("never blocked");
+            drop(attempt);
+        }
+        throttle.begin(ip, now).expect("ok").failed();
+        throttle.begin(ip, now).expect("ok").failed();
+        assert!(
+            throttle.begin(ip, now).is_ok(),
+            "two failures are under the limit"
+        );
     }
 }

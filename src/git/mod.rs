@@ -93,18 +93,27 @@ struct GitRequest {
 
 async fn serve(state: AppState, request: GitRequest, body: Body) -> Response {
     let ip = request.peer.ip();
-    if let Some(remaining) = state.git_throttle.cooling_off(ip, state.clock.now()) {
-        return too_many_attempts(remaining);
-    }
+    let attempt = match state.git_throttle.begin(ip, state.clock.now()) {
+        Ok(attempt) => attempt,
+        Err(remaining) => return too_many_attempts(remaining),
+    };
     let principal = match git_credentials(&request.headers) {
-        Err(reason) => return failed(&state, ip, reason),
+        Err(reason) => {
+            refuse(&state, reason, "git", Some(ip), None);
+            attempt.failed();
+            return challenge();
+        }
         Ok(None) => None,
         Ok(Some(secret)) => match authenticate(&state, &secret, Some(ip), "git").await {
             Ok(principal) => Some(principal),
-            Err(Refusal::Invalid(_)) => return failed_after_refusal(&state, ip),
+            Err(Refusal::Invalid(_)) => {
+                attempt.failed();
+                return challenge();
+            }
             Err(Refusal::Unavailable(_)) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
         },
     };
+    drop(attempt);
     let Some(path) = request.repository.strip_suffix(".git") else {
         return StatusCode::NOT_FOUND.into_response();
     };
@@ -190,19 +199,6 @@ pub fn git_credentials(headers: &HeaderMap) -> Result<Option<String>, AuthFailur
         password
     };
     Ok(Some(secret.to_owned()))
-}
-
-/// An unusable Authorization header: counted and refused like a bad token.
-fn failed(state: &AppState, ip: std::net::IpAddr, reason: AuthFailure) -> Response {
-    refuse(state, reason, "git", Some(ip), None);
-    failed_after_refusal(state, ip)
-}
-
-/// A refused credential: 401, counted against the address (which cools off from its next
-/// request once it has failed too often).
-fn failed_after_refusal(state: &AppState, ip: std::net::IpAddr) -> Response {
-    state.git_throttle.record_failure(ip, state.clock.now());
-    challenge()
 }
 
 fn not_found_or_challenge(principal: Option<&Principal>) -> Response {

@@ -168,9 +168,14 @@ impl TokenMutation {
     ) -> async_graphql::Result<PersonalAccessTokenCreatePayload> {
         let actor = principal(ctx)?;
         let token_id = decode(Kind::PersonalAccessToken, &id, "id")?;
-        let created =
-            tokens::revoke::rotate(app(ctx), actor, token_id, expires_at.map(|date| date.0))
-                .await?;
+        let created = tokens::revoke::rotate(
+            app(ctx),
+            actor,
+            token_id,
+            expires_at.map(|date| date.0),
+            tokens::revoke::WhenRevoked::RevokeChain,
+        )
+        .await?;
         Ok(payload(created))
     }
 

@@ -20,7 +20,7 @@ use crate::{
         sudo::{SUDO_HEADER, act_as},
         token::{Refusal, authenticate, refuse},
     },
-    error::Error,
+    error::{Error, UNAVAILABLE_CODE},
     graphql::{
         MAX_BATCH, WvsSchema,
         context::{Caller, HttpMethod},
@@ -146,7 +146,7 @@ async fn caller(
         Err(error) => {
             let status = match error {
                 Error::NotFound(_) => StatusCode::NOT_FOUND,
-                Error::Internal(_) => return Err(unavailable()),
+                Error::Internal(_) | Error::Unavailable(_) => return Err(unavailable()),
                 _ => StatusCode::FORBIDDEN,
             };
             Err(graphql_error(status, error.code(), &error.to_string()))
@@ -190,9 +190,16 @@ async fn execute(
         BatchResponse::Single(single) => annotate_errors(single),
         BatchResponse::Batch(many) => many.iter_mut().for_each(annotate_errors),
     }
+    // When the database could not be reached nothing was done: say 503, so that clients and
+    // load balancers retry instead of reading a 200 that failed.
+    let status = if has_code(&response, UNAVAILABLE_CODE) {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
     match serde_json::to_value(&response) {
         // Responses can hold a token (creation, rotation): never cache them anywhere.
-        Ok(body) => (StatusCode::OK, [(CACHE_CONTROL, "no-store")], Json(body)).into_response(),
+        Ok(body) => (status, [(CACHE_CONTROL, "no-store")], Json(body)).into_response(),
         Err(error) => {
             tracing::error!(error = %error, "serializing a GraphQL response failed");
             graphql_error(
@@ -202,6 +209,21 @@ async fn execute(
             )
         }
     }
+}
+
+/// Whether any error of the response carries `extensions.code == code`.
+fn has_code(response: &BatchResponse, code: &str) -> bool {
+    let responses: &[async_graphql::Response] = match response {
+        BatchResponse::Single(single) => std::slice::from_ref(single),
+        BatchResponse::Batch(many) => many,
+    };
+    responses.iter().flat_map(|r| &r.errors).any(|error| {
+        error
+            .extensions
+            .as_ref()
+            .and_then(|extensions| extensions.get("code"))
+            .is_some_and(|value| *value == async_graphql::Value::from(code))
+    })
 }
 
 fn bad_request(message: &str) -> Response {
@@ -248,8 +270,11 @@ pub async fn graphiql() -> impl IntoResponse {
     )
 }
 
-/// GraphiQL comes from unpkg and styles itself inline; everything else stays this origin's.
-const GRAPHIQL_CSP: &str = "default-src 'none'; script-src 'self' https://unpkg.com; style-src 'self' https://unpkg.com 'unsafe-inline'; img-src 'self' data:; font-src https://unpkg.com data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// GraphiQL comes from unpkg: exact versions, each file pinned by its Subresource Integrity
+/// hash (computed from the npm tarballs unpkg serves) and allowed by its full URL alone, so
+/// neither a new release nor a compromised CDN can run script on this origin. It styles
+/// itself inline; everything else stays this origin's.
+const GRAPHIQL_CSP: &str = "default-src 'none'; script-src 'self' https://unpkg.com/react@18.3.1/umd/react.production.min.js https://unpkg.com/react-dom@18.3.1/umd/react-dom.production.min.js https://unpkg.com/graphiql@3.8.3/graphiql.min.js; style-src 'self' https://unpkg.com/graphiql@3.8.3/graphiql.min.css 'unsafe-inline'; img-src 'self' data:; font-src data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 const GRAPHIQL_PAGE: &str = r#"<!doctype html>
 <html lang="en">
@@ -257,15 +282,15 @@ const GRAPHIQL_PAGE: &str = r#"<!doctype html>
 <meta charset="utf-8">
 <title>WVS GraphiQL</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="https://unpkg.com/graphiql@3/graphiql.min.css">
+<link rel="stylesheet" href="https://unpkg.com/graphiql@3.8.3/graphiql.min.css" integrity="sha384-Mq3vbRBY71jfjQAt/DcjxUIYY33ksal4cgdRt9U/hNPvHBCaT2JfJ/PTRiPKf0aM" crossorigin="anonymous">
 <link rel="stylesheet" href="/-/assets/graphiql.css">
 </head>
 <body>
 <div id="graphiql">Loading GraphiQL… Send queries to <code>/api/graphql</code>; put your token in the Headers tab as
 <code>{"Authorization": "Bearer wvspat-…"}</code>.</div>
-<script src="https://unpkg.com/react@18/umd/react.production.min.js" crossorigin></script>
-<script src="https://unpkg.com/react-dom@18/umd/react-dom.production.min.js" crossorigin></script>
-<script src="https://unpkg.com/graphiql@3/graphiql.min.js" crossorigin></script>
+<script src="https://unpkg.com/react@18.3.1/umd/react.production.min.js" integrity="sha384-DGyLxAyjq0f9SPpVevD6IgztCFlnMF6oW/XQGmfe+IsZ8TqEiDrcHkMLKI6fiB/Z" crossorigin="anonymous"></script>
+<script src="https://unpkg.com/react-dom@18.3.1/umd/react-dom.production.min.js" integrity="sha384-gTGxhz21lVGYNMcdJOyq01Edg0jhn/c22nsx0kyqP0TxaV5WVdsSH1fSDUf5YJj1" crossorigin="anonymous"></script>
+<script src="https://unpkg.com/graphiql@3.8.3/graphiql.min.js" integrity="sha384-HbRVEFG0JGJZeAHCJ9Xm2+tpknBQ7QZmNlO/DgZtkZ0aJSypT96YYGRNod99l9Ie" crossorigin="anonymous"></script>
 <script src="/-/assets/graphiql.js"></script>
 </body>
 </html>

@@ -37,7 +37,7 @@ pub fn unauthorized(reason: AuthFailure) -> Response {
 pub fn unavailable() -> Response {
     let body = json!({
         "data": null,
-        "errors": [{ "message": "The service is temporarily unavailable.", "extensions": { "code": "SERVICE_UNAVAILABLE" } }],
+        "errors": [{ "message": "The service is temporarily unavailable.", "extensions": { "code": crate::error::UNAVAILABLE_CODE } }],
     });
     (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
 }

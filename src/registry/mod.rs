@@ -77,29 +77,33 @@ pub async fn token(
         )
             .into_response();
     }
-    if let Some(remaining) = state.git_throttle.cooling_off(ip, state.clock.now()) {
-        return (
-            StatusCode::TOO_MANY_REQUESTS,
-            [(header::RETRY_AFTER, throttle::retry_after(remaining))],
-        )
-            .into_response();
-    }
+    let attempt = match state.git_throttle.begin(ip, state.clock.now()) {
+        Ok(attempt) => attempt,
+        Err(remaining) => {
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, throttle::retry_after(remaining))],
+            )
+                .into_response();
+        }
+    };
     let principal = match git_credentials(&headers) {
         Err(reason) => {
             refuse(&state, reason, "registry", Some(ip), None);
-            state.git_throttle.record_failure(ip, state.clock.now());
+            attempt.failed();
             return unauthorized();
         }
         Ok(None) => None,
         Ok(Some(secret)) => match authenticate(&state, &secret, Some(ip), "registry").await {
             Ok(principal) => Some(principal),
             Err(Refusal::Invalid(_)) => {
-                state.git_throttle.record_failure(ip, state.clock.now());
+                attempt.failed();
                 return unauthorized();
             }
             Err(Refusal::Unavailable(_)) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
         },
     };
+    drop(attempt);
     let scopes = principal
         .as_ref()
         .map(|principal| principal.token_scopes().unwrap_or_else(all_scopes));

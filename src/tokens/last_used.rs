@@ -18,6 +18,11 @@ use crate::{clock::Clock, metrics::Metrics};
 pub const WRITE_INTERVAL: Duration = Duration::hours(24);
 /// Uses waiting to be written; beyond this, uses are dropped (the next use resends).
 const QUEUE_CAPACITY: usize = 4096;
+/// Tokens whose last use is held for a retry at most (while the database is down).
+const MAX_PENDING: usize = 100_000;
+/// First and longest pause before retrying writes that failed.
+const RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(500);
+const RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(30);
 
 enum Command {
     Used { token_id: i64, at: DateTime<Utc> },
@@ -69,10 +74,26 @@ async fn run(mut receiver: mpsc::Receiver<Command>, db: DatabaseConnection, metr
     // Uses this process already wrote, so a burst of requests that all read the old value
     // before the write landed costs one statement, not one each.
     let mut written: HashMap<i64, DateTime<Utc>> = HashMap::new();
+    // Uses not written yet: a write that failed (database down) stays here and is retried,
+    // sooner when new uses arrive, at the latest after `retry_in`.
     let mut pending: HashMap<i64, DateTime<Utc>> = HashMap::new();
-    while let Some(first) = receiver.recv().await {
+    let mut retry_in: Option<std::time::Duration> = None;
+    loop {
+        let first = match retry_in {
+            None => match receiver.recv().await {
+                Some(command) => Some(command),
+                None => break,
+            },
+            Some(delay) => tokio::select! {
+                received = receiver.recv() => match received {
+                    Some(command) => Some(command),
+                    None => break,
+                },
+                () = tokio::time::sleep(delay) => None,
+            },
+        };
         let mut flushes = Vec::new();
-        let mut next = Some(first);
+        let mut next = first;
         // Drain whatever else is already queued, so bursts coalesce into one batch.
         while let Some(command) = next.take().or_else(|| receiver.try_recv().ok()) {
             match command {
@@ -80,13 +101,14 @@ async fn run(mut receiver: mpsc::Receiver<Command>, db: DatabaseConnection, metr
                     let fresh = written
                         .get(&token_id)
                         .is_some_and(|&last| !is_due(Some(last), at));
-                    if !fresh {
+                    if !fresh && pending.len() < MAX_PENDING {
                         pending.entry(token_id).or_insert(at);
                     }
                 }
                 Command::Flush(done) => flushes.push(done),
             }
         }
+        let mut failed = HashMap::new();
         for (token_id, at) in pending.drain() {
             match write(&db, token_id, at).await {
                 Ok(rows) => {
@@ -94,16 +116,29 @@ async fn run(mut receiver: mpsc::Receiver<Command>, db: DatabaseConnection, metr
                     written.insert(token_id, at);
                 }
                 Err(error) => {
-                    tracing::warn!(token_id, error = %error, "writing last_used_at failed")
+                    tracing::warn!(token_id, error = %error, "writing last_used_at failed; will retry");
+                    failed.insert(token_id, at);
                 }
             }
         }
+        pending = failed;
+        retry_in = if pending.is_empty() {
+            None
+        } else {
+            Some(retry_in.map_or(RETRY_FIRST, |delay| (delay * 2).min(RETRY_MAX)))
+        };
         if written.len() > 100_000 {
             written.clear();
         }
         for done in flushes {
             let _ = done.send(());
         }
+    }
+    if !pending.is_empty() {
+        tracing::warn!(
+            count = pending.len(),
+            "last-used times not written at shutdown"
+        );
     }
 }
 

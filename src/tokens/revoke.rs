@@ -76,21 +76,43 @@ async fn revoke_if_active(
     Ok(result.rows_affected == 1)
 }
 
+/// What rotating a token that is already revoked means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenRevoked {
+    /// The caller presented a dead token for rotation, a sign that it leaked: revoke its
+    /// whole rotation chain (the API).
+    RevokeChain,
+    /// The caller picked it from a list that has changed since (another tab, a double
+    /// submission): refuse with [`ALREADY_REVOKED`] and change nothing (the web page).
+    Refuse,
+}
+
+/// The refusal of [`WhenRevoked::Refuse`].
+pub const ALREADY_REVOKED: &str = "this token was already revoked, so it cannot be rotated";
+
 /// Revokes `token_id` and issues a successor with the same name, description and scopes.
 /// Without `expires_at`, the successor gets the old token's lifetime counted from today
-/// (or none, if the old one never expired and the instance allows that).
+/// (or none, if the old one never expired and the instance allows that). Only its owner
+/// rotates a personal token (an administrator would otherwise obtain a secret that acts as
+/// the user without being an impersonation token); administrators rotate impersonation
+/// tokens.
 pub async fn rotate(
     state: &AppState,
     actor: &Principal,
     token_id: i64,
     expires_at: Option<NaiveDate>,
+    when_revoked: WhenRevoked,
 ) -> Result<CreatedToken> {
     actor.require_not_impersonating()?;
     let old = find_visible(&state.db, actor, token_id).await?;
+    if !old.impersonation && old.user_id != actor.user.id {
+        return Err(Error::Forbidden(
+            "Only its owner can rotate a personal access token; revoke it instead.".into(),
+        ));
+    }
     let owner = owner_of(state, &old).await?;
     if old.revoked_at.is_some() {
-        revoke_chain(state, actor, &owner, old.id, old.name.clone()).await?;
-        return Err(already_revoked());
+        return Err(refuse_revoked(state, actor, &owner, &old, when_revoked).await);
     }
     let today = state.clock.today();
     let policy = expiry_policy(state).await?;
@@ -110,7 +132,7 @@ pub async fn rotate(
     let state_for_tx = state.clone();
     let actor_id = actor.audit_actor().id;
     let event = Event::by(actor, Action::TokenRotated).target(&owner);
-    let name = old.name.clone();
+    let old_for_refusal = old.clone();
     let external_url = state.config.external_url.clone();
     let owner_for_tx = owner.clone();
     let outcome = crate::db::write(&state.db, move |tx| {
@@ -148,18 +170,31 @@ pub async fn rotate(
     state.mailer.wake();
     match outcome {
         Some(created) => Ok(created),
-        None => {
-            revoke_chain(state, actor, &owner, token_id, name).await?;
-            Err(already_revoked())
-        }
+        // Revoked between the read and the write: another rotation or revocation won.
+        None => Err(refuse_revoked(state, actor, &owner, &old_for_refusal, when_revoked).await),
     }
 }
 
-fn already_revoked() -> Error {
-    Error::bad_input(
-        "id",
-        "this token was already revoked; as a precaution every token of its rotation chain has been revoked",
-    )
+/// The answer to rotating a revoked token: the chain revoked, or a plain refusal.
+async fn refuse_revoked(
+    state: &AppState,
+    actor: &Principal,
+    owner: &user::Model,
+    old: &pat::Model,
+    when_revoked: WhenRevoked,
+) -> Error {
+    match when_revoked {
+        WhenRevoked::Refuse => Error::bad_input("id", ALREADY_REVOKED),
+        WhenRevoked::RevokeChain => {
+            match revoke_chain(state, actor, owner, old.id, old.name.clone()).await {
+                Ok(()) => Error::bad_input(
+                    "id",
+                    "this token was already revoked; as a precaution every token of its rotation chain has been revoked",
+                ),
+                Err(error) => error,
+            }
+        }
+    }
 }
 
 fn same_lifetime_from(old: &pat::Model, today: NaiveDate) -> Option<NaiveDate> {

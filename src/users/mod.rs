@@ -81,6 +81,11 @@ pub async fn set_state(
             let mut active: user::ActiveModel = user.into();
             active.state = Set(new_state.as_stored().to_owned());
             let updated = active.update(tx).await?;
+            // A blocked user's browser sessions end for good: unblocking must not revive a
+            // cookie that may be why they were blocked.
+            if new_state == UserState::Blocked {
+                end_sessions(tx, updated.id).await?;
+            }
             cache::record(tx, now, Change::User(updated.id)).await?;
             audit::record(tx, now, event).await?;
             Ok(updated)
@@ -89,6 +94,30 @@ pub async fn set_state(
     .await?;
     state.auth_cache.sync(&state.db, state.clock.now()).await;
     Ok(updated)
+}
+
+/// Ends every browser session of a user, with its submitted-form records (explicitly, not
+/// through the engine's cascade settings).
+async fn end_sessions(tx: &impl ConnectionTrait, user_id: i64) -> Result<()> {
+    let session_ids: Vec<i64> = entity::web_session::Entity::find()
+        .filter(entity::web_session::Column::UserId.eq(user_id))
+        .all(tx)
+        .await?
+        .iter()
+        .map(|session| session.id)
+        .collect();
+    if session_ids.is_empty() {
+        return Ok(());
+    }
+    entity::web_form_submission::Entity::delete_many()
+        .filter(entity::web_form_submission::Column::SessionId.is_in(session_ids.clone()))
+        .exec(tx)
+        .await?;
+    entity::web_session::Entity::delete_many()
+        .filter(entity::web_session::Column::Id.is_in(session_ids))
+        .exec(tx)
+        .await?;
+    Ok(())
 }
 
 /// Deletes a user (admins only) and, with them, every token they own: those tokens fail
@@ -121,20 +150,7 @@ pub async fn delete(state: &AppState, actor: &Principal, user_id: i64) -> Result
                 .filter(entity::personal_access_token::Column::UserId.eq(user.id))
                 .exec(tx)
                 .await?;
-            // Their browser sessions end with them (and their submitted-form records).
-            let sessions = entity::web_session::Entity::find()
-                .filter(entity::web_session::Column::UserId.eq(user.id))
-                .all(tx)
-                .await?;
-            let session_ids: Vec<i64> = sessions.iter().map(|session| session.id).collect();
-            entity::web_form_submission::Entity::delete_many()
-                .filter(entity::web_form_submission::Column::SessionId.is_in(session_ids))
-                .exec(tx)
-                .await?;
-            entity::web_session::Entity::delete_many()
-                .filter(entity::web_session::Column::UserId.eq(user.id))
-                .exec(tx)
-                .await?;
+            end_sessions(tx, user.id).await?;
             user::Entity::delete_by_id(user.id).exec(tx).await?;
             cache::record(tx, now, Change::User(user.id)).await?;
             audit::record(tx, now, event).await

@@ -90,14 +90,15 @@ pub fn sign_in_first(uri: &Uri) -> Response {
     ))
 }
 
-/// Only paths on this site are followed after sign-in, never another origin.
+/// Only paths on this site are followed after sign-in, never another origin. Browsers send
+/// paths percent-encoded, so anything but printable ASCII (spaces, look-alike slashes) is
+/// refused rather than put raw into a `Location` header.
 pub fn local_path(raw: Option<&str>) -> Option<&str> {
     raw.filter(|path| {
         path.starts_with('/')
             && !path.starts_with("//")
-            && !path.starts_with("/\\")
             && path.len() <= 2048
-            && !path.chars().any(|c| c.is_control() || c == '\\')
+            && path.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
     })
 }
 
@@ -110,7 +111,7 @@ pub fn error_page(error: &Error) -> Response {
         }
         Error::BadInput { .. } => (StatusCode::UNPROCESSABLE_ENTITY, error.to_string()),
         Error::Unauthenticated => (StatusCode::UNAUTHORIZED, error.to_string()),
-        Error::Internal(cause) => {
+        Error::Unavailable(cause) | Error::Internal(cause) => {
             tracing::error!(error = format!("{cause:#}"), "web page failed");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -159,6 +160,9 @@ mod tests {
         assert_eq!(local_path(Some("/\\evil.example")), None);
         assert_eq!(local_path(Some("https://evil.example")), None);
         assert_eq!(local_path(Some("/a\nb")), None);
+        assert_eq!(local_path(Some("/ /evil.example")), None);
+        assert_eq!(local_path(Some("/\u{FF0F}/evil.example")), None);
+        assert_eq!(local_path(Some("/a\tb")), None);
         assert_eq!(local_path(None), None);
     }
 }

@@ -63,26 +63,30 @@ pub async fn submit(
     if !session::sign_in_csrf_matches(&state, &headers, fields.get(CSRF_FIELD)) {
         return csrf_refused();
     }
-    let now = state.clock.now();
-    if let Some(remaining) = state.sign_in_throttle.cooling_off(peer.ip(), now) {
-        let mut response = render(
-            &state,
-            &headers,
-            StatusCode::TOO_MANY_REQUESTS,
-            login,
-            redirect_to,
-            Some(COOLING_OFF),
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, throttle::retry_after(remaining));
-        return response;
-    }
+    // The attempt counts before the (slow) password check, so parallel guesses from one
+    // address cannot all be checked before the limit notices them.
+    let attempt = match state.sign_in_throttle.begin(peer.ip(), state.clock.now()) {
+        Ok(attempt) => attempt,
+        Err(remaining) => {
+            let mut response = render(
+                &state,
+                &headers,
+                StatusCode::TOO_MANY_REQUESTS,
+                login,
+                redirect_to,
+                Some(COOLING_OFF),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, throttle::retry_after(remaining));
+            return response;
+        }
+    };
     let password = fields.get("password").unwrap_or_default().to_owned();
     let user = match check_credentials(&state, login, password).await {
         Ok(Some(user)) => user,
         Ok(None) => {
-            state.sign_in_throttle.record_failure(peer.ip(), now);
+            attempt.failed();
             return render(
                 &state,
                 &headers,
@@ -94,6 +98,7 @@ pub async fn submit(
         }
         Err(error) => return error_page(&error),
     };
+    drop(attempt);
     if UserState::of(&user) != UserState::Active {
         return render(
             &state,

@@ -88,3 +88,43 @@ async fn admins_revoke_any_token_and_users_cannot() {
         .await;
     assert_eq!(status, 401);
 }
+
+#[tokio::test]
+async fn admins_rotate_impersonation_tokens_but_never_another_users_personal_token() {
+    let app = TestApp::spawn().await;
+    let root = app.admin("root").await;
+    let alice = app.user("alice").await;
+    let admin = app.token(&root, &[Scope::Api]).await;
+    let alice_token = app.token(&alice, &[Scope::Api]).await;
+    let id = app
+        .gql_ok(&alice_token, "{ currentToken { id } }", json!({}))
+        .await["currentToken"]["id"]
+        .clone();
+    let rotate = "mutation($id: ID!) { personalAccessTokenRotate(id: $id) { token personalAccessToken { id } } }";
+    // Rotating would hand the administrator a secret acting as alice, unattributed.
+    let before = app.token_state().await;
+    let (_, body) = app.gql(Some(&admin), rotate, json!({ "id": id })).await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
+    assert!(body["data"].is_null() || body["data"]["personalAccessTokenRotate"].is_null());
+    assert_eq!(app.token_state().await, before);
+    app.gql_ok(&alice_token, "{ currentUser { id } }", json!({}))
+        .await;
+
+    // Their own impersonation tokens for alice they may rotate.
+    let data = app
+        .gql_ok(
+            &admin,
+            "mutation($u: ID!) { impersonationTokenCreate(userId: $u, input: {name: \"support\", scopes: [READ_API]}) { personalAccessToken { id } } }",
+            json!({ "u": alice.gid() }),
+        )
+        .await;
+    let imp = data["impersonationTokenCreate"]["personalAccessToken"]["id"].clone();
+    let data = app.gql_ok(&admin, rotate, json!({ "id": imp })).await;
+    let successor = data["personalAccessTokenRotate"]["token"]
+        .as_str()
+        .expect("token");
+    let who = app
+        .gql_ok(successor, "{ currentUser { username } }", json!({}))
+        .await;
+    assert_eq!(who["currentUser"]["username"], "alice");
+}

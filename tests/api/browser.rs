@@ -185,6 +185,28 @@ impl Browser {
         .await
     }
 
+    /// Clicks what matches `selector` (a link or a submit button) and waits until the next
+    /// page has replaced this one, so that later lookups never see the old page.
+    pub async fn click_through(&self, selector: &str) {
+        self.script("window.__wvsOldPage = true; return null").await;
+        self.find(selector).await.click().await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let loaded = self
+                .script("return window.__wvsOldPage === undefined && document.readyState === 'complete'")
+                .await;
+            if loaded == true {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no new page after clicking {selector}"
+            );
+            // The browser is polled as WebDriver's own implicit waits do.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// The visible text of the first element matching `selector`.
     pub async fn text(&self, selector: &str) -> String {
         self.find(selector).await.text().await

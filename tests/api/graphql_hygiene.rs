@@ -145,7 +145,28 @@ async fn get_runs_queries_and_graphiql_is_served() {
         .await
         .expect("graphiql");
     assert_eq!(page.status(), 200);
-    assert!(page.text().await.expect("html").contains("/api/graphql"));
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .to_owned();
+    let html = page.text().await.expect("html");
+    assert!(html.contains("/api/graphql"));
+    // Every file from the CDN is an exact version, pinned by its hash, allowed by its URL.
+    let external: Vec<&str> = html
+        .split(['"'])
+        .filter(|part| part.starts_with("https://"))
+        .collect();
+    assert_eq!(external.len(), 4, "{html}");
+    for url in external {
+        assert!(url.contains("@18.3.1/") || url.contains("@3.8.3/"), "{url}");
+        assert!(csp.contains(url), "{url} not in {csp}");
+        let tag_start = html[..html.find(url).expect("url")]
+            .rfind('<')
+            .expect("tag");
+        let tag = &html[tag_start..tag_start + html[tag_start..].find('>').expect("end")];
+        assert!(tag.contains(r#"integrity="sha384-"#), "{tag}");
+    }
+    assert!(!csp.contains("https://unpkg.com;") && !csp.contains("https://unpkg.com "));
 }
 
 #[tokio::test]

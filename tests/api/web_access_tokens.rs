@@ -781,3 +781,65 @@ async fn rotation_needs_the_csrf_token_and_ones_own_token() {
     app.gql_ok(&token, "{ currentUser { username } }", json!({}))
         .await;
 }
+
+#[tokio::test]
+async fn two_tabs_rotating_at_once_leave_exactly_one_working_successor() {
+    let app = TestApp::spawn().await;
+    let alice = app.user("alice").await;
+    app.token_with(&alice, "deploy", &[Scope::ReadApi], None)
+        .await;
+    let id = app.token_rows().await[0].id;
+    let mut first = signed_in(&app, "alice").await;
+    let mut second = signed_in(&app, "alice").await;
+    let (csrf_a, nonce_a) = rotate_form(&mut first, id).await;
+    let (csrf_b, nonce_b) = rotate_form(&mut second, id).await;
+    let path = format!("{TOKENS_PAGE}/{id}/rotate");
+    let fields_a = [
+        ("authenticity_token", csrf_a.as_str()),
+        ("form_nonce", nonce_a.as_str()),
+    ];
+    let fields_b = [
+        ("authenticity_token", csrf_b.as_str()),
+        ("form_nonce", nonce_b.as_str()),
+    ];
+    let (a, b) = tokio::join!(first.post(&path, &fields_a), second.post(&path, &fields_b));
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
+    let winner = if a.status == StatusCode::OK { &a } else { &b };
+    let successor = shown_token(winner).expect("the successor");
+    app.gql_ok(&successor, "{ currentUser { username } }", json!({}))
+        .await;
+    let rows = app.token_rows().await;
+    assert_eq!(
+        rows.iter().filter(|row| row.revoked_at.is_none()).count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn the_page_manages_only_the_viewers_own_tokens_even_for_administrators() {
+    let app = TestApp::spawn().await;
+    app.admin("root").await;
+    let bob = app.user("bob").await;
+    let token = app.token(&bob, &[Scope::ReadApi]).await;
+    let id = app.token_rows().await[0].id;
+    let mut root = signed_in(&app, "root").await;
+    let (csrf, nonce) = root.create_form().await;
+    let rows = app.token_rows().await;
+    for action in ["revoke", "rotate"] {
+        let response = root
+            .post(
+                &format!("{TOKENS_PAGE}/{id}/{action}"),
+                &[
+                    ("authenticity_token", csrf.as_str()),
+                    ("form_nonce", nonce.as_str()),
+                ],
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::NOT_FOUND, "{action}");
+    }
+    assert_eq!(app.token_rows().await, rows);
+    app.gql_ok(&token, "{ currentUser { username } }", json!({}))
+        .await;
+}

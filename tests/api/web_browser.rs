@@ -12,11 +12,7 @@ const TOKENS_PAGE: &str = "/-/user_settings/personal_access_tokens";
 async fn sign_in(browser: &Browser, login: &str, password: &str) {
     browser.find("#login").await.fill(login).await;
     browser.find("#password").await.fill(password).await;
-    browser
-        .find("[data-testid=sign-in-submit]")
-        .await
-        .click()
-        .await;
+    browser.click_through("[data-testid=sign-in-submit]").await;
 }
 
 #[tokio::test]
@@ -47,17 +43,11 @@ async fn a_person_creates_uses_and_revokes_a_token_in_the_browser() {
 
     // Avatar → Edit profile → Access Tokens.
     browser.find("[data-testid=user-menu]").await.click().await;
-    browser
-        .find("[data-testid=edit-profile]")
-        .await
-        .click()
-        .await;
+    browser.click_through("[data-testid=edit-profile]").await;
     assert_eq!(browser.text("h1").await, "Edit profile");
     assert_eq!(browser.path().await, "/-/user_settings/profile");
     browser
-        .find("[data-testid=nav-access-tokens]")
-        .await
-        .click()
+        .click_through("[data-testid=nav-access-tokens]")
         .await;
     assert_eq!(browser.text("h1").await, "Personal access tokens");
     assert_eq!(browser.path().await, TOKENS_PAGE);
@@ -69,11 +59,7 @@ async fn a_person_creates_uses_and_revokes_a_token_in_the_browser() {
     browser.find("#token-name").await.fill("CI").await;
     browser.find("#scope-read_user").await.click().await;
     browser.find("#scope-api").await.click().await;
-    browser
-        .find("[data-testid=create-token]")
-        .await
-        .click()
-        .await;
+    browser.click_through("[data-testid=create-token]").await;
 
     // Shown once, with a working copy button and the warning.
     let field = browser.find("[data-testid=created-token]").await;
@@ -145,9 +131,7 @@ async fn a_person_creates_uses_and_revokes_a_token_in_the_browser() {
         .click()
         .await;
     browser
-        .find(&format!("[data-testid=confirm-rotate-{laptop}]"))
-        .await
-        .click()
+        .click_through(&format!("[data-testid=confirm-rotate-{laptop}]"))
         .await;
     let successor = browser
         .find("[data-testid=created-token]")
@@ -169,9 +153,7 @@ async fn a_person_creates_uses_and_revokes_a_token_in_the_browser() {
         .click()
         .await;
     browser
-        .find(&format!("[data-testid=confirm-revoke-{id}]"))
-        .await
-        .click()
+        .click_through(&format!("[data-testid=confirm-revoke-{id}]"))
         .await;
     assert_eq!(
         browser.text("[data-testid=notice]").await,
@@ -191,7 +173,7 @@ async fn a_person_creates_uses_and_revokes_a_token_in_the_browser() {
 
     // Sign out from the avatar menu: the pages ask to sign in again.
     browser.find("[data-testid=user-menu]").await.click().await;
-    browser.find("[data-testid=sign-out]").await.click().await;
+    browser.click_through("[data-testid=sign-out]").await;
     browser.find("[data-testid=sign-in-submit]").await;
     browser.goto(&app.url(TOKENS_PAGE)).await;
     assert_eq!(
@@ -251,11 +233,7 @@ async fn a_prefill_link_survives_signing_in_and_only_fills_the_form() {
     );
     // Nothing is created until the form is sent.
     assert!(app.token_rows().await.is_empty());
-    browser
-        .find("[data-testid=create-token]")
-        .await
-        .click()
-        .await;
+    browser.click_through("[data-testid=create-token]").await;
     browser.find("[data-testid=created-token]").await;
     let rows = app.token_rows().await;
     assert_eq!(rows.len(), 1);

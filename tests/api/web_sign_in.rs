@@ -166,6 +166,53 @@ async fn repeated_failures_cool_an_address_off_but_not_others() {
 }
 
 #[tokio::test]
+async fn parallel_guesses_from_one_address_are_limited_like_sequential_ones() {
+    let app = TestApp::spawn_with(|config| {
+        config.sign_in_limits.max_failures = 3;
+    })
+    .await;
+    app.user("alice").await;
+    // Every guess's form is loaded first, then all are sent at once.
+    let mut forms = Vec::new();
+    for _ in 0..24 {
+        let mut browser = WebClient::new(app.addr);
+        let csrf = browser
+            .get("/users/sign_in")
+            .await
+            .hidden("authenticity_token");
+        forms.push((browser, csrf));
+    }
+    let guesses = forms.iter_mut().enumerate().map(|(i, (browser, csrf))| {
+        let password = format!("guess {i}");
+        let csrf = csrf.clone();
+        async move {
+            browser
+                .post(
+                    "/users/sign_in",
+                    &[
+                        ("authenticity_token", csrf.as_str()),
+                        ("login", "alice"),
+                        ("password", password.as_str()),
+                    ],
+                )
+                .await
+                .status
+        }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+    let checked = statuses
+        .iter()
+        .filter(|status| **status == StatusCode::UNPROCESSABLE_ENTITY)
+        .count();
+    let cooled = statuses
+        .iter()
+        .filter(|status| **status == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(checked, 3, "{statuses:?}");
+    assert_eq!(cooled, 21, "{statuses:?}");
+}
+
+#[tokio::test]
 async fn a_cookie_planted_before_sign_in_is_worthless_after_it() {
     let app = TestApp::spawn().await;
     app.user("alice").await;
@@ -265,6 +312,17 @@ async fn blocked_users_lose_their_sessions_and_cannot_sign_in() {
     assert_eq!(response.status, StatusCode::FORBIDDEN);
     assert!(response.body.contains("Your account is blocked"));
     assert!(response.set_cookie("_wvs_session").is_none());
+
+    // Unblocking does not bring the old session back: it was ended, not hidden.
+    app.gql_ok(
+        &admin_token,
+        "mutation($id: ID!) { userUnblock(id: $id) { user { state } } }",
+        json!({ "id": alice.gid() }),
+    )
+    .await;
+    assert_eq!(browser.get(TOKENS_PAGE).await.status, StatusCode::SEE_OTHER);
+    assert!(app.web_sessions().await.is_empty());
+    browser.sign_in("alice", "alice-password").await;
 }
 
 #[tokio::test]

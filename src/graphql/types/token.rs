@@ -24,7 +24,7 @@ impl PersonalAccessToken {
         ctx.data::<UserDataLoader>()?
             .load_one(self.0.user_id)
             .await
-            .map_err(|error| Error::Internal(anyhow::anyhow!("loading a token's owner: {error}")))?
+            .map_err(|error| Error::from_shared_db("loading a token's owner", &error))?
             .ok_or_else(|| Error::NotFound("User").into())
     }
 }
@@ -93,9 +93,7 @@ impl PersonalAccessToken {
             .data::<UserDataLoader>()?
             .load_one(creator)
             .await
-            .map_err(|error| {
-                Error::Internal(anyhow::anyhow!("loading a token's creator: {error}"))
-            })?;
+            .map_err(|error| Error::from_shared_db("loading a token's creator", &error))?;
         Ok(loaded.map(User))
     }
 }

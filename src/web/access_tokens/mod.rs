@@ -22,7 +22,10 @@ use crate::{
     auth::principal::{Credential, Principal},
     error::Error,
     state::AppState,
-    tokens::{self, create, revoke},
+    tokens::{
+        self, create,
+        revoke::{self, ALREADY_REVOKED, WhenRevoked},
+    },
     web::{
         ACCESS_TOKENS, csrf_refused, error_page,
         form::Fields,
@@ -51,8 +54,9 @@ pub async fn page(
     };
     let query = Fields::parse(query.unwrap_or_default().as_bytes());
     let (form, mut notices) = prefill(&query, signed_in.user.admin);
-    if let Some(id) = query.get("revoked").and_then(|id| id.parse::<i64>().ok())
+    if let Some(id) = query.get("revoked").and_then(token_id)
         && let Ok(token) = tokens::find_visible(&state.db, &principal(&signed_in, None), id).await
+        && token.user_id == signed_in.user.id
         && token.revoked_at.is_some()
     {
         notices.push(format!(
@@ -107,7 +111,7 @@ pub async fn create(
             if let Err(release_error) = session::release_form(&state, &signed_in, &nonce).await {
                 return error_page(&release_error);
             }
-            if let Error::Internal(_) = error {
+            if let Error::Internal(_) | Error::Unavailable(_) = error {
                 return error_page(&error);
             }
             form.errors = FieldErrors::from_error(&error);
@@ -132,7 +136,11 @@ pub async fn revoke(
     let Some(id) = token_id(&id) else {
         return error_page(&Error::NotFound("Personal access token"));
     };
-    match revoke::revoke(&state, &principal(&signed_in, Some(peer)), id).await {
+    let token = match own_token(&state, &signed_in, id).await {
+        Ok(token) => token,
+        Err(response) => return response,
+    };
+    match revoke::revoke(&state, &principal(&signed_in, Some(peer)), token.id).await {
         Ok(token) => see_other(&format!("{ACCESS_TOKENS}?revoked={}", token.id)),
         Err(error) => error_page(&error),
     }
@@ -155,32 +163,25 @@ pub async fn rotate(
     let Some(id) = token_id(&id) else {
         return error_page(&Error::NotFound("Personal access token"));
     };
-    let actor = principal(&signed_in, Some(peer));
-    let token = match tokens::find_visible(&state.db, &actor, id).await {
+    let token = match own_token(&state, &signed_in, id).await {
         Ok(token) => token,
-        Err(error) => return error_page(&error),
+        Err(response) => return response,
     };
     let nonce = match claim_nonce(&state, &signed_in, &fields).await {
         Ok(nonce) => nonce,
         Err(response) => return response,
     };
-    // A page left open after the token was revoked elsewhere: say so. Rotating a revoked
-    // token through the API revokes its whole chain as a sign of a leak, which a stale
-    // page is not.
-    if token.revoked_at.is_some() {
-        if let Err(error) = session::release_form(&state, &signed_in, &nonce).await {
-            return error_page(&error);
-        }
-        let view = View {
-            alerts: vec![format!(
-                "The personal access token “{}” was already revoked, so it cannot be rotated.",
-                token.name
-            )],
-            ..View::default()
-        };
-        return respond(&state, &signed_in, StatusCode::CONFLICT, view).await;
+    let actor = principal(&signed_in, Some(peer));
+    // A page left open after the token was revoked elsewhere, or two tabs rotating at once,
+    // is refused plainly: unlike a revoked token presented to the API, it is no sign of a
+    // leak, so the rotation chain stays as it is.
+    let outcome = revoke::rotate(&state, &actor, token.id, None, WhenRevoked::Refuse).await;
+    if outcome.is_err()
+        && let Err(error) = session::release_form(&state, &signed_in, &nonce).await
+    {
+        return error_page(&error);
     }
-    match revoke::rotate(&state, &actor, id, None).await {
+    match outcome {
         Ok(created) => {
             let view = View {
                 created: Some(&created),
@@ -192,21 +193,38 @@ pub async fn rotate(
             };
             respond(&state, &signed_in, StatusCode::OK, view).await
         }
-        Err(error) => {
-            if let Err(release_error) = session::release_form(&state, &signed_in, &nonce).await {
-                return error_page(&release_error);
-            }
-            match error {
-                Error::BadInput { .. } | Error::Forbidden(_) => {
-                    let view = View {
-                        alerts: vec![error.to_string()],
-                        ..View::default()
-                    };
-                    respond(&state, &signed_in, StatusCode::UNPROCESSABLE_ENTITY, view).await
-                }
-                error => error_page(&error),
-            }
+        Err(Error::BadInput { message, .. }) if message == ALREADY_REVOKED => {
+            let view = View {
+                alerts: vec![format!(
+                    "The personal access token “{}” was already revoked, so it cannot be rotated.",
+                    token.name
+                )],
+                ..View::default()
+            };
+            respond(&state, &signed_in, StatusCode::CONFLICT, view).await
         }
+        Err(error @ (Error::BadInput { .. } | Error::Forbidden(_))) => {
+            let view = View {
+                alerts: vec![error.to_string()],
+                ..View::default()
+            };
+            respond(&state, &signed_in, StatusCode::UNPROCESSABLE_ENTITY, view).await
+        }
+        Err(error) => error_page(&error),
+    }
+}
+
+/// One of the signed-in user's own personal tokens (the page manages nothing else, not
+/// even for administrators); otherwise the 404 page.
+async fn own_token(
+    state: &AppState,
+    signed_in: &SignedIn,
+    id: i64,
+) -> std::result::Result<entity::personal_access_token::Model, Response> {
+    match tokens::find_visible(&state.db, &principal(signed_in, None), id).await {
+        Ok(token) if token.user_id == signed_in.user.id && !token.impersonation => Ok(token),
+        Ok(_) => Err(error_page(&Error::NotFound("Personal access token"))),
+        Err(error) => Err(error_page(&error)),
     }
 }
 
