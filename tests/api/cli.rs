@@ -8,7 +8,7 @@ use std::{
 
 use chrono::{Days, Utc};
 
-fn wvs(dir: &std::path::Path) -> Command {
+pub(crate) fn wvs(dir: &std::path::Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_wvs"));
     command
         .current_dir(dir)

@@ -1,6 +1,7 @@
 //! Integration tests: the real application over real HTTP on a real database.
 
 mod browser;
+mod db_proxy;
 mod harness;
 mod web_client;
 
@@ -11,6 +12,7 @@ mod audit_log;
 mod auth;
 mod auth_cache;
 mod cli;
+mod faults;
 mod git_http;
 mod graphql_hygiene;
 mod hostile_input;
