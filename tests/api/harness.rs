@@ -89,11 +89,7 @@ impl TestApp {
         start: DateTime<Utc>,
         configure: impl FnOnce(&mut Config),
     ) -> TestApp {
-        // Server logs go to the test's captured output, shown when a test fails.
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter("info,sea_orm_migration=warn")
-            .with_test_writer()
-            .try_init();
+        init_logging();
         let dir = tempfile::tempdir().expect("temp dir");
         let (database_url, postgres) = match std::env::var("WVS_TEST_DATABASE_URL") {
             _ if shared.is_some() => (shared.unwrap_or_default(), None),
@@ -114,6 +110,11 @@ impl TestApp {
         // Tests drive the scheduler and the mail worker themselves, step by step.
         config.jobs_enabled = false;
         configure(&mut config);
+        for source in std::iter::once(&config.secret).chain(config.previous_secrets.as_ref()) {
+            if let SecretSource::Inline(secret) = source {
+                evidence::remember_secret(secret);
+            }
+        }
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .expect("bind");
@@ -162,6 +163,7 @@ impl TestApp {
     }
 
     async fn make_user(&self, username: &str, admin: bool) -> TestUser {
+        evidence::remember_secret(&format!("{username}-password"));
         let model = wvs::users::create::create(
             &self.state,
             None,
@@ -225,7 +227,11 @@ impl TestApp {
         }
         let response = request.send().await.expect("request");
         let status = response.status();
-        (status, response.json().await.expect("json body"))
+        let body: Value = response.json().await.expect("json body");
+        if status != StatusCode::OK || body.get("errors").is_some() {
+            evidence::record_error_body(&body.to_string());
+        }
+        (status, body)
     }
 
     /// A GraphQL request expected to succeed; returns `data`.
@@ -315,6 +321,54 @@ impl Drop for TestApp {
         if let Some(database) = self.postgres.take() {
             database.drop_in_background();
         }
+    }
+}
+
+/// Server logs go to the test's captured output (shown when a test fails) and, with
+/// `WVS_TEST_LOG_DIR`, to a file there for the suite-wide secret scan.
+fn init_logging() {
+    use tracing_subscriber::fmt::writer::{BoxMakeWriter, MakeWriterExt, TestWriter};
+    let writer = match evidence::file("log") {
+        Some(file) => BoxMakeWriter::new(TestWriter::new().and(std::sync::Mutex::new(file))),
+        None => BoxMakeWriter::new(TestWriter::new()),
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("info,sea_orm_migration=warn")
+        .with_writer(writer)
+        .try_init();
+}
+
+/// What `.ci/scan-secrets` reads after the suite: every server log line, every error body
+/// the tests received, and the secrets the tests used (which none of those may contain).
+pub mod evidence {
+    use std::{fs::File, io::Write, path::PathBuf};
+
+    fn dir() -> Option<PathBuf> {
+        let dir = PathBuf::from(std::env::var_os("WVS_TEST_LOG_DIR")?);
+        std::fs::create_dir_all(&dir).ok()?;
+        Some(dir)
+    }
+
+    /// This test process's file of `kind`, opened for appending.
+    pub fn file(kind: &str) -> Option<File> {
+        let path = dir()?.join(format!("{}.{kind}", std::process::id()));
+        File::options().create(true).append(true).open(path).ok()
+    }
+
+    fn append(kind: &str, text: &str) {
+        if let Some(mut file) = file(kind) {
+            let _ = writeln!(file, "{text}");
+        }
+    }
+
+    /// An error body a test received.
+    pub fn record_error_body(body: &str) {
+        append("bodies", body);
+    }
+
+    /// A secret the test used (a key, a password): it must appear in no log or body.
+    pub fn remember_secret(secret: &str) {
+        append("secrets", secret);
     }
 }
 

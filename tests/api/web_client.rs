@@ -125,6 +125,9 @@ impl WebClient {
             headers,
             body,
         };
+        if status.is_client_error() || status.is_server_error() {
+            crate::harness::evidence::record_error_body(&response.body);
+        }
         for line in response.set_cookies() {
             let pair = line.split(';').next().unwrap_or_default();
             let Some((name, value)) = pair.split_once('=') else {
