@@ -275,3 +275,56 @@ async fn get_honours_operation_name_and_variables() {
     .await;
     assert_eq!(error_code(&body), "BAD_REQUEST");
 }
+
+#[tokio::test]
+async fn no_origin_is_granted_cross_origin_access() {
+    let app = TestApp::spawn().await;
+    let alice = app.user("alice").await;
+    let token = app.token(&alice, &[Scope::Api]).await;
+    for origin in [
+        "https://evil.example",
+        "null",
+        &format!("http://{}", app.addr),
+    ] {
+        let response = app
+            .client
+            .post(app.url("/api/graphql"))
+            .bearer_auth(&token)
+            .header("origin", origin)
+            .json(&json!({ "query": "{ currentUser { username } }" }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 200);
+        for header in [
+            "access-control-allow-origin",
+            "access-control-allow-credentials",
+            "access-control-allow-headers",
+        ] {
+            assert!(
+                response.headers().get(header).is_none(),
+                "{origin}: {header}"
+            );
+        }
+        // No preflight is ever granted either.
+        let preflight = app
+            .client
+            .request(reqwest::Method::OPTIONS, app.url("/api/graphql"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type",
+            )
+            .send()
+            .await
+            .expect("preflight");
+        assert!(!preflight.status().is_success(), "{origin}");
+        assert!(
+            preflight
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none()
+        );
+    }
+}
