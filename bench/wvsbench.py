@@ -57,7 +57,10 @@ class Server:
                               check=True).stdout.strip()
 
     def start(self):
-        self.process = subprocess.Popen([self.binary, "serve"], env=self.env, stderr=subprocess.DEVNULL)
+        # BENCH_WRAP runs the server under a profiler, e.g. BENCH_WRAP="heaptrack -o /tmp/wvs".
+        wrap = os.environ.get("BENCH_WRAP", "").split()
+        self.process = subprocess.Popen([*wrap, self.binary, "serve"], env=self.env, stderr=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL if wrap else None)
         for _ in range(400):
             try:
                 urllib.request.urlopen(self.base + "/-/health")

@@ -107,8 +107,8 @@ impl Metrics {
         self.db_statements.load(Relaxed)
     }
 
-    /// The Prometheus text exposition.
-    pub fn render(&self) -> String {
+    /// The Prometheus text exposition, with the size of the token cache.
+    pub fn render(&self, auth_cache_entries: usize) -> String {
         let mut out = String::new();
         out.push_str("# HELP wvs_http_responses_total HTTP responses by status class.\n");
         out.push_str("# TYPE wvs_http_responses_total counter\n");
@@ -160,6 +160,9 @@ impl Metrics {
             "wvs_auth_feed_reads_total {}",
             self.feed_reads.load(Relaxed)
         );
+        out.push_str("# HELP wvs_auth_cache_entries Verified tokens held in the token cache.\n");
+        out.push_str("# TYPE wvs_auth_cache_entries gauge\n");
+        let _ = writeln!(out, "wvs_auth_cache_entries {auth_cache_entries}");
         out
     }
 }

@@ -25,7 +25,7 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set,
 };
 
-use crate::{clock::Clock, error::Result};
+use crate::{clock::Clock, error::Result, tokens::is_expired};
 
 /// How old the last read of the change feed may be before the cache is bypassed.
 pub const MAX_STALENESS: chrono::Duration = chrono::Duration::seconds(1);
@@ -117,9 +117,15 @@ impl AuthCache {
     }
 
     /// Remembers a verified token read from the database at `generation` — unless a change
-    /// was applied since (the read may predate it), or the cache is stale.
+    /// was applied since (the read may predate it), or the cache is stale. Revoked and expired
+    /// tokens are never kept: both are final, so keeping them would only let anyone replaying
+    /// old tokens fill the cache (they are refused from the database each time instead).
     pub fn store(&self, digest: [u8; 32], entry: Entry, now: DateTime<Utc>, generation: u64) {
         if !self.enabled || !self.fresh(now) {
+            return;
+        }
+        if entry.token.revoked_at.is_some() || is_expired(entry.token.expires_at, now.date_naive())
+        {
             return;
         }
         if let Ok(mut entries) = self.entries.write() {
@@ -347,5 +353,25 @@ mod tests {
         cache.store([6; 32], entry(6, 40, None), now, cache.generation());
         cache.apply(&change("mystery", None, None));
         assert!(cache.is_empty(), "unknown changes clear everything");
+    }
+
+    #[test]
+    fn revoked_and_expired_tokens_are_not_kept() {
+        let now = DateTime::parse_from_rfc3339("2027-01-15T12:00:00Z")
+            .expect("time")
+            .to_utc();
+        let cache = AuthCache::new(true);
+        synced(&cache, now);
+        let mut revoked = entry(1, 1, None);
+        revoked.token.revoked_at = Some(now);
+        cache.store([1; 32], revoked, now, cache.generation());
+        let mut expired = entry(2, 1, None);
+        expired.token.expires_at = Some(now.date_naive());
+        cache.store([2; 32], expired, now, cache.generation());
+        assert!(cache.is_empty());
+        let mut expires_tomorrow = entry(3, 1, None);
+        expires_tomorrow.token.expires_at = now.date_naive().succ_opt();
+        cache.store([3; 32], expires_tomorrow, now, cache.generation());
+        assert_eq!(cache.len(), 1);
     }
 }

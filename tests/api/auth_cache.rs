@@ -136,3 +136,59 @@ async fn the_cache_can_be_switched_off() {
     );
     assert!(app.state.auth_cache.is_empty());
 }
+
+/// Replaying revoked or expired tokens must not grow the cache: a long-running server that
+/// cached every refused token it was shown would grow without bound (found by bench/soak).
+#[tokio::test]
+async fn refused_tokens_do_not_fill_the_cache() {
+    let app = TestApp::spawn().await;
+    let alice = app.user("alice").await;
+    let live = app.token(&alice, &[Scope::Api]).await;
+    let expiring = app
+        .token_with(&alice, "short", &[Scope::ReadUser], Some(day("2027-01-16")))
+        .await;
+    app.state
+        .auth_cache
+        .sync(&app.state.db, app.clock.now())
+        .await;
+    let mut revoked = Vec::new();
+    for _ in 0..3 {
+        let token = app.token(&alice, &[Scope::ReadApi]).await;
+        let id = app.gql_ok(&token, "{ currentToken { id } }", json!({})).await["currentToken"]
+            ["id"]
+            .clone();
+        app.gql_ok(&live, REVOKE, json!({ "id": id })).await;
+        revoked.push(token);
+    }
+    app.clock.set(
+        day("2027-01-16")
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight")
+            .and_utc(),
+    );
+    app.state
+        .auth_cache
+        .sync(&app.state.db, app.clock.now())
+        .await;
+    app.gql_ok(&live, WHO, json!({})).await;
+    for _ in 0..2 {
+        for token in revoked.iter().chain([&expiring]) {
+            let (status, _) = app.gql(Some(token), WHO, json!({})).await;
+            assert_eq!(status, 401);
+        }
+    }
+    assert_eq!(app.state.auth_cache.len(), 1, "only the live token is cached");
+    let metrics = app
+        .client
+        .get(app.url("/-/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("\nwvs_auth_cache_entries 1\n"),
+        "{metrics}"
+    );
+}
