@@ -21,8 +21,8 @@ use std::{
 use chrono::{DateTime, Utc};
 use entity::{auth_change, personal_access_token as pat, user};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use crate::{clock::Clock, error::Result, tokens::is_expired};
@@ -67,8 +67,18 @@ pub enum Change {
     User(i64),
 }
 
-/// Appends `change` to the feed through `db` (the change's own transaction).
+/// Appends `change` to the feed through `db` (the change's own transaction, which should
+/// end soon after: on PostgreSQL it now holds the feed's write lock until it commits).
 pub async fn record(db: &impl ConnectionTrait, now: DateTime<Utc>, change: Change) -> Result<()> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        // Readers follow the feed by id. PostgreSQL hands out ids at insert time, not at
+        // commit, so without this two concurrent changes could commit in the opposite order
+        // of their ids: a reader that saw the later id would skip the earlier change for good
+        // and keep serving a revoked token. The lock makes the writers of the feed take turns
+        // from insert to commit (readers are not blocked). SQLite already allows one writer.
+        db.execute_unprepared("LOCK TABLE auth_changes IN EXCLUSIVE MODE")
+            .await?;
+    }
     let (kind, token_id, user_id) = match change {
         Change::Token(id) => ("token", Some(id), None),
         Change::User(id) => ("user", None, Some(id)),
