@@ -1,6 +1,6 @@
 //! `AppState`: what every handler and service call needs, cheap to clone.
 
-use std::sync::Arc;
+use std::{ops::Deref, sync::Arc};
 
 use sea_orm::DatabaseConnection;
 use tokio::sync::{OnceCell, Semaphore};
@@ -12,9 +12,21 @@ use crate::{
     tokens::secret::SecretKey,
 };
 
-/// Shared application state.
+/// Shared application state: one reference count to clone, since every layer and handler
+/// of every request takes its own copy (cloning the fields one by one showed in profiles).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+pub struct Shared {
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
@@ -61,7 +73,7 @@ impl AppState {
         let sign_in_throttle = Arc::new(Throttle::new(config.sign_in_limits));
         let auth_cache = Arc::new(AuthCache::new(config.auth_cache));
         AuthCache::start_sync(auth_cache.clone(), db.clone(), clock.clone());
-        AppState {
+        AppState(Arc::new(Shared {
             db,
             config: Arc::new(config),
             clock,
@@ -78,6 +90,6 @@ impl AppState {
             auth_cache,
             mailer,
             password_hashing: Arc::new(Semaphore::new(2)),
-        }
+        }))
     }
 }
