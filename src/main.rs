@@ -5,12 +5,6 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-/// mimalloc instead of the system allocator: every request allocates and frees many small
-/// objects across threads, where glibc's malloc showed at ~12 % of a profile of the token
-/// path (bench/RESULTS.md has the before and after).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = wvs::cli::Cli::parse();
