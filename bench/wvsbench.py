@@ -57,7 +57,8 @@ class Server:
                               check=True).stdout.strip()
 
     def start(self):
-        # BENCH_WRAP runs the server under a profiler, e.g. BENCH_WRAP="heaptrack -o /tmp/wvs".
+        # BENCH_WRAP runs the server under a profiler, e.g. BENCH_WRAP="heaptrack -o /tmp/wvs"
+        # (RSS figures are then the wrapper's, not the server's).
         wrap = os.environ.get("BENCH_WRAP", "").split()
         self.process = subprocess.Popen([*wrap, self.binary, "serve"], env=self.env, stderr=subprocess.DEVNULL,
                                         stdout=subprocess.DEVNULL if wrap else None)

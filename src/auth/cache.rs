@@ -31,6 +31,8 @@ use crate::{clock::Clock, error::Result, tokens::is_expired};
 pub const MAX_STALENESS: chrono::Duration = chrono::Duration::seconds(1);
 /// How often the feed is read.
 const SYNC_EVERY: Duration = Duration::from_millis(250);
+/// The PostgreSQL advisory lock the feed's writers take turns with ("WVSF").
+pub const FEED_LOCK_KEY: i64 = 0x5756_5346;
 /// Entries kept at most; when full, the cache starts over.
 const CAPACITY: usize = 100_000;
 
@@ -67,8 +69,10 @@ pub enum Change {
     User(i64),
 }
 
-/// Appends `change` to the feed through `db` (the change's own transaction, which should
-/// end soon after: on PostgreSQL it now holds the feed's write lock until it commits).
+/// Appends `change` to the feed through `db`, the change's own transaction. Call it as that
+/// transaction's last statement: on PostgreSQL it takes the feed's write lock, held until
+/// commit, and a transaction that went on to wait for other locks while holding it could
+/// deadlock with one waiting for the feed.
 pub async fn record(db: &impl ConnectionTrait, now: DateTime<Utc>, change: Change) -> Result<()> {
     if db.get_database_backend() == DbBackend::Postgres {
         // Readers follow the feed by id. PostgreSQL hands out ids at insert time, not at
@@ -76,7 +80,9 @@ pub async fn record(db: &impl ConnectionTrait, now: DateTime<Utc>, change: Chang
         // of their ids: a reader that saw the later id would skip the earlier change for good
         // and keep serving a revoked token. The lock makes the writers of the feed take turns
         // from insert to commit (readers are not blocked). SQLite already allows one writer.
-        db.execute_unprepared("LOCK TABLE auth_changes IN EXCLUSIVE MODE")
+        // An advisory lock rather than a table lock: it never waits for autovacuum and needs
+        // no rights beyond connecting.
+        db.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({FEED_LOCK_KEY})"))
             .await?;
     }
     let (kind, token_id, user_id) = match change {

@@ -8,7 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::{
     Extension, Json,
-    extract::{ConnectInfo, Query, State},
+    extract::{ConnectInfo, FromRequest, Query, State},
     http::{HeaderMap, StatusCode, Uri, header, header::CACHE_CONTROL},
     response::{Html, IntoResponse, Response},
 };
@@ -30,20 +30,22 @@ use crate::{
     state::AppState,
 };
 
-/// `POST /api/graphql`: a request or a batch of up to [`MAX_BATCH`].
+/// `POST /api/graphql`: a request or a batch of up to [`MAX_BATCH`]. The caller is
+/// authenticated from the headers before the body is read, so a refused credential costs
+/// no body parsing (and the headers are not copied).
 pub async fn post(
     State(state): State<AppState>,
     Extension(schema): Extension<WvsSchema>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    uri: Uri,
-    request: Result<GraphQLBatchRequest, GraphQLRejection>,
+    request: axum::extract::Request,
 ) -> Response {
-    let caller = match caller(&state, &headers, uri.query(), peer.ip()).await {
+    let (parts, body) = request.into_parts();
+    let caller = match caller(&state, &parts.headers, parts.uri.query(), peer.ip()).await {
         Ok(caller) => caller,
         Err(response) => return response,
     };
-    match request {
+    let request = axum::extract::Request::from_parts(parts, body);
+    match GraphQLBatchRequest::<GraphQLRejection>::from_request(request, &state).await {
         Ok(batch) => {
             execute(
                 &state,

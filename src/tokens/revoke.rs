@@ -42,12 +42,12 @@ pub async fn revoke(state: &AppState, actor: &Principal, token_id: i64) -> Resul
     crate::db::write(&state.db, move |tx| {
         Box::pin(async move {
             if revoke_if_active(tx, token_id, now).await? {
-                cache::record(tx, now, Change::Token(token_id)).await?;
                 audit::record(tx, now, event).await?;
                 if !token.impersonation {
                     let email = templates::token_revoked(&external_url, &owner, &token);
                     mail::queue(tx, now, &owner, email).await?;
                 }
+                cache::record(tx, now, Change::Token(token_id)).await?;
             }
             Ok(())
         })
@@ -141,7 +141,6 @@ pub async fn rotate(
             if !revoke_if_active(tx, old.id, now).await? {
                 return Ok(None);
             }
-            cache::record(tx, now, Change::Token(old.id)).await?;
             let new = NewToken {
                 owner_id: old.user_id,
                 name: old.name.clone(),
@@ -162,6 +161,7 @@ pub async fn rotate(
                 let email = templates::token_rotated(&external_url, &owner_for_tx, &created.token);
                 mail::queue(tx, now, &owner_for_tx, email).await?;
             }
+            cache::record(tx, now, Change::Token(old.id)).await?;
             Ok(Some(created))
         })
     })
@@ -258,12 +258,12 @@ async fn revoke_chain(
                 .filter(pat::Column::RevokedAt.is_null())
                 .exec(tx)
                 .await?;
-            for id in chain {
-                cache::record(tx, now, Change::Token(id)).await?;
-            }
             audit::record(tx, now, event).await?;
             let email = templates::rotation_chain_revoked(&external_url, &owner, &name);
             mail::queue(tx, now, &owner, email).await?;
+            for id in chain {
+                cache::record(tx, now, Change::Token(id)).await?;
+            }
             Ok(())
         })
     })

@@ -86,8 +86,8 @@ pub async fn set_state(
             if new_state == UserState::Blocked {
                 end_sessions(tx, updated.id).await?;
             }
-            cache::record(tx, now, Change::User(updated.id)).await?;
             audit::record(tx, now, event).await?;
+            cache::record(tx, now, Change::User(updated.id)).await?;
             Ok(updated)
         })
     })
@@ -152,8 +152,8 @@ pub async fn delete(state: &AppState, actor: &Principal, user_id: i64) -> Result
                 .await?;
             end_sessions(tx, user.id).await?;
             user::Entity::delete_by_id(user.id).exec(tx).await?;
-            cache::record(tx, now, Change::User(user.id)).await?;
-            audit::record(tx, now, event).await
+            audit::record(tx, now, event).await?;
+            cache::record(tx, now, Change::User(user.id)).await
         })
     })
     .await?;

@@ -274,7 +274,11 @@ async fn a_change_committed_late_is_not_skipped() {
     let waiting_for_the_feed = async {
         let waiting = Statement::from_string(
             sea_orm::DbBackend::Postgres,
-            "SELECT count(*) AS n FROM pg_locks WHERE NOT granted AND relation = 'auth_changes'::regclass",
+            format!(
+                "SELECT count(*) AS n FROM pg_locks WHERE NOT granted AND locktype = 'advisory' \
+                 AND objid = {} AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                cache::FEED_LOCK_KEY
+            ),
         );
         loop {
             let row = app
