@@ -266,3 +266,39 @@ async fn junk_tokens_cost_no_database_statement() {
         rows[0].details
     );
 }
+
+/// A refused credential is answered from the headers: the server does not wait for (or
+/// parse) a body it was promised. Had it read the body first, this request would hang until
+/// the server's request timeout and get something other than a prompt 401.
+#[tokio::test]
+async fn a_refused_token_is_answered_before_the_body_arrives() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let app = TestApp::spawn().await;
+    for credential in [
+        "wvspat-junk",
+        "wvspat-0000000000000000000000000000000000000A",
+    ] {
+        let mut stream = tokio::net::TcpStream::connect(app.addr)
+            .await
+            .expect("connect");
+        let head = format!(
+            "POST /api/graphql HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+             Authorization: Bearer {credential}\r\nContent-Length: 100000\r\n\r\n{{\"query\":",
+            app.addr
+        );
+        stream.write_all(head.as_bytes()).await.expect("write");
+        let mut response = Vec::new();
+        let mut buffer = [0u8; 4096];
+        while !response.windows(4).any(|window| window == b"\r\n\r\n") {
+            let read = stream.read(&mut buffer).await.expect("read");
+            assert!(read > 0, "the connection closed without an answer");
+            response.extend_from_slice(&buffer[..read]);
+        }
+        let status_line = String::from_utf8_lossy(&response);
+        assert!(
+            status_line.starts_with("HTTP/1.1 401"),
+            "{credential}: {status_line}"
+        );
+    }
+}
