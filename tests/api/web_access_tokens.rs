@@ -92,6 +92,8 @@ async fn a_created_token_is_shown_once_and_works() {
     assert!(!reloaded.body.contains(&token[7..]));
 
     // Sending the same form again (the browser's "resubmit") creates nothing, shows nothing.
+    // (The use above wrote its last-used time in the background: settle it first.)
+    app.flush_last_used().await;
     let rows = app.token_rows().await;
     let again = browser.post(TOKENS_PAGE, &fields).await;
     assert_eq!(again.status, StatusCode::SEE_OTHER);
