@@ -125,15 +125,7 @@ async fn every_unusable_token_gets_the_same_401() {
     let (status, _, _) = send(&app, |request| request.bearer_auth(&valid)).await;
     assert_eq!(status, 200);
 
-    let metrics = app
-        .client
-        .get(app.url("/-/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = app.metrics_text().await;
     for reason in ["malformed", "unknown", "revoked", "expired", "user_blocked"] {
         let line = format!("wvs_auth_failures_total{{reason=\"{reason}\"}} 0");
         assert!(

@@ -9,6 +9,19 @@ use wvs::{clock::Clock, tokens::scope::Scope};
 use crate::harness::{TestApp, day};
 
 const WHO: &str = "{ currentUser { username } }";
+/// Reads the change feed now, as the background sync would.
+async fn sync_cache(app: &TestApp) {
+    app.state
+        .auth_cache
+        .sync(&app.state.db, app.clock.now())
+        .await;
+}
+
+/// 00:00 UTC of `date`, when tokens expiring that day stop working.
+fn midnight(date: &str) -> chrono::DateTime<chrono::Utc> {
+    day(date).and_hms_opt(0, 0, 0).expect("midnight").and_utc()
+}
+
 const REVOKE: &str =
     "mutation($id: ID!) { personalAccessTokenRevoke(id: $id) { personalAccessToken { id } } }";
 
@@ -17,10 +30,7 @@ async fn a_warm_token_path_runs_no_database_statement() {
     let app = TestApp::spawn().await;
     let alice = app.user("alice").await;
     let token = app.token(&alice, &[Scope::ReadUser]).await;
-    app.state
-        .auth_cache
-        .sync(&app.state.db, app.clock.now())
-        .await;
+    sync_cache(&app).await;
     app.gql_ok(&token, WHO, json!({})).await;
     app.flush_last_used().await;
     let before = app.state.metrics.db_statements();
@@ -43,23 +53,12 @@ async fn expiry_is_checked_against_the_clock_even_when_cached() {
     let token = app
         .token_with(&alice, "short", &[Scope::ReadUser], Some(day("2027-01-16")))
         .await;
-    app.state
-        .auth_cache
-        .sync(&app.state.db, app.clock.now())
-        .await;
+    sync_cache(&app).await;
     app.gql_ok(&token, WHO, json!({})).await;
     assert!(!app.state.auth_cache.is_empty());
-    app.clock.set(
-        day("2027-01-16")
-            .and_hms_opt(0, 0, 0)
-            .expect("midnight")
-            .and_utc(),
-    );
+    app.clock.set(midnight("2027-01-16"));
     // Keep the cache fresh at the new time, so the refusal comes from the expiry check.
-    app.state
-        .auth_cache
-        .sync(&app.state.db, app.clock.now())
-        .await;
+    sync_cache(&app).await;
     let (status, _) = app.gql(Some(&token), WHO, json!({})).await;
     assert_eq!(status, 401);
 }
@@ -75,10 +74,7 @@ async fn another_process_refuses_a_revoked_or_blocked_token_within_a_second() {
     let alice_token = first.token(&alice, &[Scope::Api]).await;
     let bob_token = first.token(&bob, &[Scope::ReadUser]).await;
     for app in [&first, &second] {
-        app.state
-            .auth_cache
-            .sync(&app.state.db, app.clock.now())
-            .await;
+        sync_cache(app).await;
     }
     // Warm the second process's cache.
     second.gql_ok(&alice_token, WHO, json!({})).await;
@@ -122,10 +118,7 @@ async fn the_cache_can_be_switched_off() {
     let app = TestApp::spawn_with(|config| config.auth_cache = false).await;
     let alice = app.user("alice").await;
     let token = app.token(&alice, &[Scope::ReadUser]).await;
-    app.state
-        .auth_cache
-        .sync(&app.state.db, app.clock.now())
-        .await;
+    sync_cache(&app).await;
     app.gql_ok(&token, WHO, json!({})).await;
     app.flush_last_used().await;
     let before = app.state.metrics.db_statements();
@@ -147,10 +140,7 @@ async fn refused_tokens_do_not_fill_the_cache() {
     let expiring = app
         .token_with(&alice, "short", &[Scope::ReadUser], Some(day("2027-01-16")))
         .await;
-    app.state
-        .auth_cache
-        .sync(&app.state.db, app.clock.now())
-        .await;
+    sync_cache(&app).await;
     let mut revoked = Vec::new();
     for _ in 0..3 {
         let token = app.token(&alice, &[Scope::ReadApi]).await;
@@ -161,16 +151,8 @@ async fn refused_tokens_do_not_fill_the_cache() {
         app.gql_ok(&live, REVOKE, json!({ "id": id })).await;
         revoked.push(token);
     }
-    app.clock.set(
-        day("2027-01-16")
-            .and_hms_opt(0, 0, 0)
-            .expect("midnight")
-            .and_utc(),
-    );
-    app.state
-        .auth_cache
-        .sync(&app.state.db, app.clock.now())
-        .await;
+    app.clock.set(midnight("2027-01-16"));
+    sync_cache(&app).await;
     app.gql_ok(&live, WHO, json!({})).await;
     for _ in 0..2 {
         for token in revoked.iter().chain([&expiring]) {
@@ -183,15 +165,7 @@ async fn refused_tokens_do_not_fill_the_cache() {
         1,
         "only the live token is cached"
     );
-    let metrics = app
-        .client
-        .get(app.url("/-/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = app.metrics_text().await;
     assert!(
         metrics.contains("\nwvs_auth_cache_entries 1\n"),
         "{metrics}"
@@ -231,10 +205,7 @@ async fn a_change_committed_late_is_not_skipped() {
         .and_then(|gid| gid.rsplit('/').next())
         .and_then(|id| id.parse().ok())
         .expect("numeric id");
-    app.state
-        .auth_cache
-        .sync(&app.state.db, app.clock.now())
-        .await;
+    sync_cache(&app).await;
     for token in [&admin, &early, &late] {
         app.gql_ok(token, WHO, json!({})).await;
     }
@@ -303,10 +274,7 @@ async fn a_change_committed_late_is_not_skipped() {
     open.commit().await.expect("commit");
     assert_eq!(late_revocation.await.expect("join").as_u16(), 200);
 
-    app.state
-        .auth_cache
-        .sync(&app.state.db, app.clock.now())
-        .await;
+    sync_cache(&app).await;
     for token in [&early, &late] {
         let (status, _) = app.gql(Some(token), WHO, json!({})).await;
         assert_eq!(status, 401, "a revoked token still works from the cache");

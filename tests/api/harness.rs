@@ -259,6 +259,18 @@ impl TestApp {
         self.state.last_used.flush().await;
     }
 
+    /// The `/-/metrics` exposition, fetched over HTTP.
+    pub async fn metrics_text(&self) -> String {
+        self.client
+            .get(self.url("/-/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text")
+    }
+
     /// Writes pending refused-authentication records to the audit log.
     pub async fn flush_refusals(&self) {
         self.state.refusals.flush().await;

@@ -43,15 +43,7 @@ async fn rotating_the_key_keeps_tokens_working_and_moves_them_to_the_new_key() {
     let after = rotated.token_rows().await;
     assert_ne!(after[0].digest, before[0].digest, "the used token moved");
     assert_eq!(after[1].digest, before[1].digest, "the idle one did not");
-    let metrics = rotated
-        .client
-        .get(rotated.url("/-/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = rotated.metrics_text().await;
     assert!(metrics.contains("wvs_token_rekeys_total 1"), "{metrics}");
     // Tokens created now are digested with the new key.
     let fresh = rotated.token(&alice, &[Scope::ReadApi]).await;
