@@ -37,6 +37,8 @@ pub struct Config {
     pub registry: RegistryConfig,
     /// Whether verified tokens are cached in memory (`WVS_AUTH_CACHE`).
     pub auth_cache: bool,
+    /// How the token cache hears of changes made by other processes.
+    pub auth_feed: AuthFeed,
     /// How long a web sign-in lasts (`WVS_SESSION_LIFETIME_HOURS`).
     pub session_lifetime: chrono::Duration,
     /// Failed web sign-ins tolerated per address (`WVS_SIGN_IN_*`).
@@ -94,6 +96,28 @@ impl fmt::Debug for SecretSource {
 /// A database URL whose `Display` hides any password it carries.
 #[derive(Clone)]
 pub struct DatabaseUrl(String);
+
+/// How the token cache follows the `auth_changes` feed. Not read from the environment: the
+/// one-second bound on other processes depends on these values, so only tests change them
+/// (to prove that each path carries changes on its own).
+#[derive(Debug, Clone, Copy)]
+pub struct AuthFeed {
+    /// How often the feed is read regardless of notifications: the fallback that keeps the
+    /// bound when a notification is lost or the notification connection is down.
+    pub poll_every: std::time::Duration,
+    /// Whether, on PostgreSQL, a `LISTEN` connection wakes the reader as soon as another
+    /// process commits a change.
+    pub notifications: bool,
+}
+
+impl Default for AuthFeed {
+    fn default() -> Self {
+        AuthFeed {
+            poll_every: std::time::Duration::from_millis(250),
+            notifications: true,
+        }
+    }
+}
 
 impl DatabaseUrl {
     pub fn parse(raw: &str) -> anyhow::Result<Self> {
@@ -278,6 +302,7 @@ impl Config {
                 Some("off") => false,
                 Some(_) => bail!("WVS_AUTH_CACHE: expected on or off"),
             },
+            auth_feed: AuthFeed::default(),
             session_lifetime: chrono::Duration::hours(
                 number("WVS_SESSION_LIFETIME_HOURS", 168)?.into(),
             ),

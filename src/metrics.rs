@@ -6,6 +6,8 @@ use std::{
     sync::atomic::{AtomicU64, Ordering::Relaxed},
 };
 
+use crate::auth::cache::AuthCache;
+
 /// Why an authentication attempt was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthFailure {
@@ -107,8 +109,9 @@ impl Metrics {
         self.db_statements.load(Relaxed)
     }
 
-    /// The Prometheus text exposition, with the size of the token cache.
-    pub fn render(&self, auth_cache_entries: usize) -> String {
+    /// The Prometheus text exposition, with the token cache's size and listener.
+    pub fn render(&self, auth_cache: &AuthCache) -> String {
+        let listener = &auth_cache.listener;
         let mut out = String::new();
         out.push_str("# HELP wvs_http_responses_total HTTP responses by status class.\n");
         out.push_str("# TYPE wvs_http_responses_total counter\n");
@@ -162,7 +165,32 @@ impl Metrics {
         );
         out.push_str("# HELP wvs_auth_cache_entries Verified tokens held in the token cache.\n");
         out.push_str("# TYPE wvs_auth_cache_entries gauge\n");
-        let _ = writeln!(out, "wvs_auth_cache_entries {auth_cache_entries}");
+        let _ = writeln!(out, "wvs_auth_cache_entries {}", auth_cache.len());
+        out.push_str(
+            "# HELP wvs_auth_feed_listening Whether the PostgreSQL change notifications are being listened to.\n",
+        );
+        out.push_str("# TYPE wvs_auth_feed_listening gauge\n");
+        let _ = writeln!(
+            out,
+            "wvs_auth_feed_listening {}",
+            u8::from(listener.listening.load(Relaxed))
+        );
+        out.push_str(
+            "# HELP wvs_auth_feed_connections_total Change-notification connections established.\n",
+        );
+        out.push_str("# TYPE wvs_auth_feed_connections_total counter\n");
+        let _ = writeln!(
+            out,
+            "wvs_auth_feed_connections_total {}",
+            listener.connections.load(Relaxed)
+        );
+        out.push_str("# HELP wvs_auth_feed_notifications_total Change notifications received.\n");
+        out.push_str("# TYPE wvs_auth_feed_notifications_total counter\n");
+        let _ = writeln!(
+            out,
+            "wvs_auth_feed_notifications_total {}",
+            listener.notifications.load(Relaxed)
+        );
         out
     }
 }

@@ -72,7 +72,13 @@ impl AppState {
         let git_throttle = Arc::new(Throttle::new(config.git_auth_limits));
         let sign_in_throttle = Arc::new(Throttle::new(config.sign_in_limits));
         let auth_cache = Arc::new(AuthCache::new(config.auth_cache));
-        AuthCache::start_sync(auth_cache.clone(), db.clone(), clock.clone());
+        AuthCache::start_sync(
+            auth_cache.clone(),
+            db.clone(),
+            clock.clone(),
+            config.auth_feed,
+            &config.database_url,
+        );
         AppState(Arc::new(Shared {
             db,
             config: Arc::new(config),

@@ -3,8 +3,11 @@
 //!
 //! - a revocation, rotation, block or deletion is refused at the very next request in the
 //!   process that made it (the change is applied right after its transaction commits), and
-//!   within a second in every other process: each reads the `auth_changes` feed every
-//!   250 ms, and a cache that has not heard from the feed for a second is not used at all;
+//!   within a second in every other process: each reads the `auth_changes` feed when a
+//!   PostgreSQL notification says a change committed (see [`super::feed_listener`]) and
+//!   every 250 ms regardless (the fallback when a notification is lost or the listening
+//!   connection is down), and a cache that has not heard from the feed for a second is not
+//!   used at all;
 //! - expiry is checked on every request against the clock, never cached; so are the
 //!   instance policy and the owner's state as of the last change;
 //! - it is bounded in size, and `WVS_AUTH_CACHE=off` disables it.
@@ -15,7 +18,6 @@ use std::{
         Mutex, RwLock,
         atomic::{AtomicU64, Ordering},
     },
-    time::Duration,
 };
 
 use chrono::{DateTime, Utc};
@@ -25,14 +27,21 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
-use crate::{clock::Clock, error::Result, tokens::is_expired};
+use tokio::sync::{Notify, watch};
+
+use crate::{
+    clock::Clock,
+    config::{AuthFeed, DatabaseUrl},
+    error::Result,
+    tokens::is_expired,
+};
 
 /// How old the last read of the change feed may be before the cache is bypassed.
 pub const MAX_STALENESS: chrono::Duration = chrono::Duration::seconds(1);
-/// How often the feed is read.
-const SYNC_EVERY: Duration = Duration::from_millis(250);
 /// The PostgreSQL advisory lock the feed's writers take turns with ("WVSF").
 pub const FEED_LOCK_KEY: i64 = 0x5756_5346;
+/// The PostgreSQL notification channel a change's transaction notifies on commit.
+pub const FEED_CHANNEL: &str = "wvs_auth_changes";
 /// Entries kept at most; when full, the cache starts over.
 const CAPACITY: usize = 100_000;
 
@@ -60,6 +69,23 @@ pub struct AuthCache {
     /// from the database before a change cannot be stored after it.
     generation: AtomicU64,
     cursor: Mutex<Cursor>,
+    /// Wakes the feed reader before its next poll (a notification arrived).
+    wake: Notify,
+    /// The id of the newest change applied, for whoever waits for one to arrive.
+    applied: watch::Sender<i64>,
+    /// The notification listener's health, for `/-/metrics`.
+    pub listener: ListenerStats,
+}
+
+/// What the PostgreSQL notification listener reports.
+#[derive(Debug, Default)]
+pub struct ListenerStats {
+    /// Whether a `LISTEN` connection is up.
+    pub listening: std::sync::atomic::AtomicBool,
+    /// `LISTEN` connections established since start (more than one: it reconnected).
+    pub connections: AtomicU64,
+    /// Notifications received.
+    pub notifications: AtomicU64,
 }
 
 /// What changed, recorded in the same transaction as the change.
@@ -81,9 +107,12 @@ pub async fn record(db: &impl ConnectionTrait, now: DateTime<Utc>, change: Chang
         // and keep serving a revoked token. The lock makes the writers of the feed take turns
         // from insert to commit (readers are not blocked). SQLite already allows one writer.
         // An advisory lock rather than a table lock: it never waits for autovacuum and needs
-        // no rights beyond connecting.
-        db.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({FEED_LOCK_KEY})"))
-            .await?;
+        // no rights beyond connecting. The notification is delivered at commit, waking the
+        // feed readers of the other processes (identical ones within a transaction merge).
+        db.execute_unprepared(&format!(
+            "SELECT pg_advisory_xact_lock({FEED_LOCK_KEY}), pg_notify('{FEED_CHANNEL}', '')"
+        ))
+        .await?;
     }
     let (kind, token_id, user_id) = match change {
         Change::Token(id) => ("token", Some(id), None),
@@ -108,7 +137,21 @@ impl AuthCache {
             entries: RwLock::new(HashMap::new()),
             generation: AtomicU64::new(0),
             cursor: Mutex::new(Cursor::default()),
+            wake: Notify::new(),
+            applied: watch::Sender::new(0),
+            listener: ListenerStats::default(),
         }
+    }
+
+    /// Asks the feed reader to read now rather than at its next poll. Wakes that arrive while
+    /// it is reading merge into one more read.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Follows the id of the newest change applied (tests wait on it for a change to arrive).
+    pub fn applied_changes(&self) -> watch::Receiver<i64> {
+        self.applied.subscribe()
     }
 
     fn fresh(&self, now: DateTime<Utc>) -> bool {
@@ -213,6 +256,7 @@ impl AuthCache {
                 cursor.last_change_id = Some(newest);
                 cursor.synced_at = Some(now);
             }
+            self.applied.send_replace(newest);
             return Ok(());
         };
         loop {
@@ -234,22 +278,36 @@ impl AuthCache {
             cursor.last_change_id = Some(last);
             cursor.synced_at = Some(now);
         }
+        self.applied.send_if_modified(|applied| {
+            let newer = last > *applied;
+            *applied = (*applied).max(last);
+            newer
+        });
         Ok(())
     }
 
-    /// Reads the feed every 250 ms on the current runtime.
+    /// Reads the feed on the current runtime every `feed.poll_every`, and as soon as a
+    /// notification arrives when `url` is PostgreSQL and notifications are on.
     pub fn start_sync(
         cache: std::sync::Arc<AuthCache>,
         db: DatabaseConnection,
         clock: std::sync::Arc<dyn Clock>,
+        feed: AuthFeed,
+        url: &DatabaseUrl,
     ) {
         if !cache.enabled {
             return;
         }
+        if feed.notifications && !url.is_sqlite() {
+            super::feed_listener::start(url.clone(), cache.clone());
+        }
         tokio::spawn(async move {
             loop {
                 cache.sync(&db, clock.now()).await;
-                tokio::time::sleep(SYNC_EVERY).await;
+                tokio::select! {
+                    () = tokio::time::sleep(feed.poll_every) => {}
+                    () = cache.wake.notified() => {}
+                }
             }
         });
     }

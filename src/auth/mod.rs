@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod credentials;
+pub mod feed_listener;
 pub mod principal;
 pub mod sudo;
 pub mod throttle;

@@ -31,6 +31,6 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(state.auth_cache.len()),
+        state.metrics.render(&state.auth_cache),
     )
 }

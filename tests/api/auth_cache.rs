@@ -281,3 +281,158 @@ async fn a_change_committed_late_is_not_skipped() {
     }
     app.gql_ok(&admin, WHO, json!({})).await;
 }
+
+/// The id of the newest change in the feed.
+async fn newest_change(app: &TestApp) -> i64 {
+    use sea_orm::{EntityTrait, QueryOrder};
+    entity::auth_change::Entity::find()
+        .order_by_desc(entity::auth_change::Column::Id)
+        .one(&app.state.db)
+        .await
+        .expect("feed")
+        .map_or(0, |change| change.id)
+}
+
+/// Waits until `app`'s background reader has applied change `id` (failing after 10 s).
+async fn until_applied(app: &TestApp, id: i64, how: &str) {
+    let mut applied = app.state.auth_cache.applied_changes();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        applied.wait_for(|newest| *newest >= id),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("change {id} never reached the other process {how}"))
+    .expect("cache alive");
+}
+
+/// Waits until `app` has listened for notifications `connections` times and is listening.
+async fn until_listening(app: &TestApp, connections: u64) {
+    use std::sync::atomic::Ordering;
+    let stats = &app.state.auth_cache.listener;
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while stats.connections.load(Ordering::Relaxed) < connections
+            || !stats.listening.load(Ordering::Relaxed)
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the notification listener never connected");
+}
+
+/// Two processes on one database, the second's cache warm with `token`: revokes it through
+/// the first and returns the feed id of the revocation.
+async fn revoke_through(first: &TestApp, token: &str) -> i64 {
+    let id = first
+        .gql_ok(token, "{ currentToken { id } }", json!({}))
+        .await["currentToken"]["id"]
+        .clone();
+    first.gql_ok(token, REVOKE, json!({ "id": id })).await;
+    newest_change(first).await
+}
+
+fn on_postgres() -> bool {
+    let postgres = std::env::var("WVS_TEST_DATABASE_URL").is_ok_and(|url| !url.trim().is_empty());
+    if !postgres {
+        eprintln!("SKIPPED: change notifications are PostgreSQL's");
+    }
+    postgres
+}
+
+/// With the poll an hour away, only the notification can carry the revocation across.
+#[tokio::test]
+async fn a_notification_carries_a_revocation_to_another_process_before_any_poll() {
+    if !on_postgres() {
+        return;
+    }
+    let first = TestApp::spawn().await;
+    let second = first
+        .spawn_sharing(|config| config.auth_feed.poll_every = std::time::Duration::from_secs(3600))
+        .await;
+    let alice = first.user("alice").await;
+    let token = first.token(&alice, &[Scope::Api]).await;
+    until_listening(&second, 1).await;
+    second.gql_ok(&token, WHO, json!({})).await;
+    assert_eq!(second.state.auth_cache.len(), 1);
+
+    let change = revoke_through(&first, &token).await;
+    until_applied(&second, change, "by notification").await;
+    let (status, _) = second.gql(Some(&token), WHO, json!({})).await;
+    assert_eq!(
+        status, 401,
+        "the clock has not moved: the cache itself dropped it"
+    );
+    let metrics = second.metrics_text().await;
+    assert!(
+        metrics.contains("\nwvs_auth_feed_listening 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("\nwvs_auth_feed_notifications_total 0\n"),
+        "{metrics}"
+    );
+}
+
+/// A listening connection cut by the database (restart, failover, idle reaper) comes back
+/// and carries changes again; what committed in between is read when it does.
+#[tokio::test]
+async fn the_notification_listener_comes_back_after_its_connection_is_cut() {
+    if !on_postgres() {
+        return;
+    }
+    use sea_orm::ConnectionTrait;
+    let first = TestApp::spawn().await;
+    let second = first
+        .spawn_sharing(|config| config.auth_feed.poll_every = std::time::Duration::from_secs(3600))
+        .await;
+    let alice = first.user("alice").await;
+    let token = first.token(&alice, &[Scope::Api]).await;
+    until_listening(&second, 1).await;
+    second.gql_ok(&token, WHO, json!({})).await;
+
+    let cut = first
+        .state
+        .db
+        .execute_unprepared(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE application_name = '{}' AND datname = current_database()",
+            wvs::auth::feed_listener::APPLICATION_NAME
+        ))
+        .await
+        .expect("terminate the listeners");
+    assert!(
+        cut.rows_affected() >= 1,
+        "no listening connection was found"
+    );
+    until_listening(&second, 2).await;
+
+    let change = revoke_through(&first, &token).await;
+    until_applied(&second, change, "after the listener reconnected").await;
+    let (status, _) = second.gql(Some(&token), WHO, json!({})).await;
+    assert_eq!(status, 401);
+}
+
+/// Without notifications (SQLite, or a lost listening connection) the poll alone carries a
+/// change to another process.
+#[tokio::test]
+async fn the_poll_carries_a_revocation_to_another_process_without_notifications() {
+    let first = TestApp::spawn().await;
+    let second = first
+        .spawn_sharing(|config| config.auth_feed.notifications = false)
+        .await;
+    let alice = first.user("alice").await;
+    let token = first.token(&alice, &[Scope::Api]).await;
+    sync_cache(&second).await;
+    second.gql_ok(&token, WHO, json!({})).await;
+    assert_eq!(second.state.auth_cache.len(), 1);
+
+    let change = revoke_through(&first, &token).await;
+    until_applied(&second, change, "by polling").await;
+    let (status, _) = second.gql(Some(&token), WHO, json!({})).await;
+    assert_eq!(status, 401);
+    let metrics = second.metrics_text().await;
+    assert!(
+        metrics.contains("\nwvs_auth_feed_connections_total 0\n"),
+        "{metrics}"
+    );
+}
