@@ -24,7 +24,9 @@ const RECONNECT_AFTER: Duration = Duration::from_secs(1);
 /// How the listening connection shows in `pg_stat_activity`.
 pub const APPLICATION_NAME: &str = "wvs-auth-feed";
 
-/// Listens on the current runtime for as long as the process runs.
+/// Listens on the current runtime for as long as the process runs. A connection that was
+/// up and dropped is replaced at once; a failed attempt is retried after a second (never a
+/// tight loop against a database that is down).
 pub fn start(url: DatabaseUrl, cache: Arc<AuthCache>) {
     tokio::spawn(async move {
         loop {
@@ -32,10 +34,9 @@ pub fn start(url: DatabaseUrl, cache: Arc<AuthCache>) {
                 Ok(listener) => relay(listener, &cache).await,
                 Err(error) => {
                     tracing::warn!(error = %error, "listening for token changes failed; the feed is polled meanwhile");
+                    tokio::time::sleep(RECONNECT_AFTER).await;
                 }
             }
-            cache.listener.listening.store(false, Ordering::Relaxed);
-            tokio::time::sleep(RECONNECT_AFTER).await;
         }
     });
 }
@@ -52,31 +53,35 @@ async fn listen(url: &DatabaseUrl) -> Result<PgListener, sqlx::Error> {
         .acquire_timeout(Duration::from_secs(5))
         .connect_lazy_with(options.application_name(APPLICATION_NAME));
     let mut listener = PgListener::connect_with(&pool).await?;
+    // Reconnecting is ours to do (see `start`), so that it cannot spin and so that the
+    // catch-up read in `relay` follows the new `LISTEN`.
+    listener.eager_reconnect(false);
     listener.listen(FEED_CHANNEL).await?;
     Ok(listener)
 }
 
-/// Wakes the feed reader for each notification until the connection fails for good.
+/// Wakes the feed reader for each notification until the connection drops.
 async fn relay(mut listener: PgListener, cache: &AuthCache) {
     let stats = &cache.listener;
+    stats.listening.store(true, Ordering::Relaxed);
+    stats.connections.fetch_add(1, Ordering::Relaxed);
+    // Listening (again): whatever committed while no one listened is read now.
+    cache.wake();
     loop {
-        // Listening (again): whatever committed while no one listened is read now.
-        stats.listening.store(true, Ordering::Relaxed);
-        stats.connections.fetch_add(1, Ordering::Relaxed);
-        cache.wake();
-        loop {
-            match listener.try_recv().await {
-                Ok(Some(_)) => {
-                    stats.notifications.fetch_add(1, Ordering::Relaxed);
-                    cache.wake();
-                }
-                // The connection dropped and was re-established (`LISTEN` included).
-                Ok(None) => break,
-                Err(error) => {
-                    tracing::warn!(error = %error, "the token-change listener lost its connection; the feed is polled meanwhile");
-                    return;
-                }
+        match listener.try_recv().await {
+            Ok(Some(_)) => {
+                stats.notifications.fetch_add(1, Ordering::Relaxed);
+                cache.wake();
+            }
+            Ok(None) => {
+                tracing::warn!("the token-change listener lost its connection; reconnecting");
+                break;
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "the token-change listener failed; reconnecting");
+                break;
             }
         }
     }
+    stats.listening.store(false, Ordering::Relaxed);
 }
