@@ -7,9 +7,9 @@ use tokio::sync::{OnceCell, Semaphore};
 
 use crate::{
     audit::refusals::RefusalLog, auth::cache::AuthCache, auth::throttle::Throttle, clock::Clock,
-    config::Config, mail::outbox::Mailer, metrics::Metrics, registry::keys::RegistryKeys,
-    settings::SettingsCache, tokens::last_used::LastUsedRecorder, tokens::rekey::Rekeyer,
-    tokens::secret::SecretKey,
+    config::Config, graphql::documents::DocumentCache, mail::outbox::Mailer, metrics::Metrics,
+    registry::keys::RegistryKeys, settings::SettingsCache, tokens::last_used::LastUsedRecorder,
+    tokens::rekey::Rekeyer, tokens::secret::SecretKey,
 };
 
 /// Shared application state: one reference count to clone, since every layer and handler
@@ -53,6 +53,8 @@ pub struct Shared {
     pub registry_keys: Arc<OnceCell<RegistryKeys>>,
     /// Bounds concurrent argon2 work so password checks cannot starve the API.
     pub password_hashing: Arc<Semaphore>,
+    /// Parsed GraphQL documents by their text.
+    pub documents: DocumentCache,
 }
 
 impl AppState {
@@ -96,6 +98,7 @@ impl AppState {
             auth_cache,
             mailer,
             password_hashing: Arc::new(Semaphore::new(2)),
+            documents: DocumentCache::default(),
         }))
     }
 }

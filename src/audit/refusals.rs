@@ -1,9 +1,16 @@
 //! Refused authentications go to the audit log through this background writer: the request
 //! path only queues (never waits, never fails). Refusals of recognised tokens (revoked,
 //! expired, blocked owner) are written at once, identical ones arriving together as one row
-//! with a count; junk and unknown tokens are tallied and written once a minute.
+//! with a count; junk and unknown tokens are tallied in place by the request (no message,
+//! no wake-up of the writer: a flood of junk costs a counter increment each) and written
+//! once a minute.
 
-use std::{collections::HashMap, net::IpAddr, time::Duration};
+use std::{
+    collections::HashMap,
+    net::IpAddr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
 use entity::audit_event;
@@ -18,6 +25,10 @@ use crate::{
 
 /// Refusals waiting to be written; beyond this they are dropped (and still counted in metrics).
 const QUEUE_CAPACITY: usize = 4096;
+/// Distinct (reason, surface, address) tallies kept between writes of unrecognised
+/// credentials; refusals from further addresses are dropped until the next write (and
+/// still counted in metrics).
+const ANONYMOUS_CAPACITY: usize = 4096;
 
 /// One refused attempt.
 #[derive(Debug, Clone)]
@@ -44,19 +55,28 @@ enum Command {
 #[derive(Clone)]
 pub struct RefusalLog {
     commands: mpsc::Sender<Command>,
+    anonymous: Arc<AnonymousTally>,
 }
 
 impl RefusalLog {
     /// Spawns the writer on the current Tokio runtime.
     pub fn start(db: DatabaseConnection) -> Self {
         let (commands, receiver) = mpsc::channel(QUEUE_CAPACITY);
-        tokio::spawn(run(receiver, db));
-        RefusalLog { commands }
+        let anonymous = Arc::new(AnonymousTally::default());
+        tokio::spawn(run(receiver, anonymous.clone(), db));
+        RefusalLog {
+            commands,
+            anonymous,
+        }
     }
 
     /// Queues a refusal; never waits.
     pub fn record(&self, refusal: Refusal) {
-        let _ = self.commands.try_send(Command::Refused(refusal));
+        if refusal.token_id.is_some() {
+            let _ = self.commands.try_send(Command::Refused(refusal));
+            return;
+        }
+        self.anonymous.add(refusal);
     }
 
     /// Queues an audit event from the request path; never waits.
@@ -81,19 +101,56 @@ type Tally = HashMap<Key, (Refusal, u64)>;
 /// per address and minute, never one per request.
 const ANONYMOUS_FLUSH: Duration = Duration::from_secs(60);
 
-async fn run(mut receiver: mpsc::Receiver<Command>, db: DatabaseConnection) {
-    let mut anonymous: Tally = HashMap::new();
+/// Refusals of unrecognised credentials, counted in place until the next write.
+#[derive(Default)]
+struct AnonymousTally(Mutex<Tally>);
+
+impl AnonymousTally {
+    fn add(&self, refusal: Refusal) {
+        if let Ok(mut tally) = self.0.lock() {
+            let key = key(&refusal);
+            if let Some((_, count)) = tally.get_mut(&key) {
+                *count += 1;
+            } else if tally.len() < ANONYMOUS_CAPACITY {
+                tally.insert(key, (refusal, 1));
+            }
+        }
+    }
+
+    fn take(&self) -> Tally {
+        self.0
+            .lock()
+            .map(|mut tally| std::mem::take(&mut *tally))
+            .unwrap_or_default()
+    }
+}
+
+fn key(refusal: &Refusal) -> Key {
+    (
+        refusal.reason.as_str(),
+        refusal.surface,
+        refusal.token_id,
+        refusal.ip,
+    )
+}
+
+async fn run(
+    mut receiver: mpsc::Receiver<Command>,
+    anonymous: Arc<AnonymousTally>,
+    db: DatabaseConnection,
+) {
+    let take_anonymous = || anonymous.take();
     let mut ticker = tokio::time::interval(ANONYMOUS_FLUSH);
     loop {
         let first = tokio::select! {
             command = receiver.recv() => command,
             _ = ticker.tick() => {
-                write(&db, std::mem::take(&mut anonymous)).await;
+                write(&db, take_anonymous()).await;
                 continue;
             }
         };
         let Some(first) = first else {
-            write(&db, anonymous).await;
+            write(&db, take_anonymous()).await;
             return;
         };
         let mut recognised: Tally = HashMap::new();
@@ -103,18 +160,7 @@ async fn run(mut receiver: mpsc::Receiver<Command>, db: DatabaseConnection) {
         while let Some(command) = next.take().or_else(|| receiver.try_recv().ok()) {
             match command {
                 Command::Refused(refusal) => {
-                    let key = (
-                        refusal.reason.as_str(),
-                        refusal.surface,
-                        refusal.token_id,
-                        refusal.ip,
-                    );
-                    let tally = if refusal.token_id.is_some() {
-                        &mut recognised
-                    } else {
-                        &mut anonymous
-                    };
-                    tally.entry(key).or_insert((refusal, 0)).1 += 1;
+                    recognised.entry(key(&refusal)).or_insert((refusal, 0)).1 += 1;
                 }
                 Command::Event(at, event) => events.push(row(at, event)),
                 Command::Flush(done) => flushes.push(done),
@@ -127,7 +173,7 @@ async fn run(mut receiver: mpsc::Receiver<Command>, db: DatabaseConnection) {
         }
         write(&db, recognised).await;
         if !flushes.is_empty() {
-            write(&db, std::mem::take(&mut anonymous)).await;
+            write(&db, take_anonymous()).await;
         }
         for done in flushes {
             let _ = done.send(());
@@ -152,5 +198,52 @@ async fn write(db: &DatabaseConnection, tally: Tally) {
     });
     if let Err(error) = audit_event::Entity::insert_many(rows).exec(db).await {
         tracing::warn!(error = %error, "writing refused authentications to the audit log failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn junk(ip: [u8; 4]) -> Refusal {
+        Refusal {
+            reason: AuthFailure::Malformed,
+            surface: "api",
+            owner: None,
+            token_id: None,
+            ip: Some(IpAddr::from(ip)),
+            at: DateTime::<Utc>::MIN_UTC,
+        }
+    }
+
+    #[test]
+    fn junk_is_counted_per_address_and_bounded() {
+        let tally = AnonymousTally::default();
+        for _ in 0..3 {
+            tally.add(junk([10, 0, 0, 1]));
+        }
+        tally.add(junk([10, 0, 0, 2]));
+        let taken = tally.take();
+        let counts: Vec<u64> = {
+            let mut counts: Vec<u64> = taken.values().map(|(_, count)| *count).collect();
+            counts.sort_unstable();
+            counts
+        };
+        assert_eq!(counts, [1, 3]);
+        assert!(tally.take().is_empty(), "taking empties it");
+
+        for i in 0..ANONYMOUS_CAPACITY + 10 {
+            let [_, _, a, b] = u32::try_from(i).expect("small").to_be_bytes();
+            tally.add(junk([10, 1, a, b]));
+        }
+        tally.add(junk([10, 1, 0, 0]));
+        let taken = tally.take();
+        assert_eq!(
+            taken.len(),
+            ANONYMOUS_CAPACITY,
+            "new addresses wait for the next write"
+        );
+        let first = key(&junk([10, 1, 0, 0]));
+        assert_eq!(taken[&first].1, 2, "known addresses are still counted");
     }
 }

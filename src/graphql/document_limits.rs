@@ -1,14 +1,13 @@
 //! Refuses documents whose selections explode once fragments are expanded (a fragment that
 //! spreads the next one twice doubles the work at every level: 30 levels in 2 KB would ask
 //! for a billion fields). Counted right after parsing, with each fragment's size computed
-//! once, so the check itself is linear in the document and runs before validation and any
-//! resolver, for every caller, anonymous included.
+//! once, so the check itself is linear in the document. [`crate::graphql::admission`] runs it
+//! before validation and any resolver, for every caller, anonymous included.
 
-use std::{collections::HashMap, sync::Arc};
+use std::collections::HashMap;
 
 use async_graphql::{
-    ServerError, ServerResult, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
+    ServerError, ServerResult,
     parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
 
@@ -16,43 +15,23 @@ use async_graphql::{
 /// included).
 pub const MAX_EXPANDED_FIELDS: u64 = 5_000;
 
-/// Installs the check on a schema.
-pub struct DocumentLimits;
-
-impl ExtensionFactory for DocumentLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DocumentLimitsExtension)
+/// Refuses `document` when it selects more than [`MAX_EXPANDED_FIELDS`].
+pub fn check(document: &ExecutableDocument) -> ServerResult<()> {
+    let fields = expanded_field_count(document);
+    if fields > MAX_EXPANDED_FIELDS {
+        let mut error = ServerError::new(
+            format!(
+                "The query selects too many fields once fragments are expanded (limit {MAX_EXPANDED_FIELDS})."
+            ),
+            None,
+        );
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", "GRAPHQL_VALIDATION_FAILED");
+        return Err(error);
     }
-}
-
-struct DocumentLimitsExtension;
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for DocumentLimitsExtension {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        let fields = expanded_field_count(&document);
-        if fields > MAX_EXPANDED_FIELDS {
-            let mut error = ServerError::new(
-                format!(
-                    "The query selects too many fields once fragments are expanded (limit {MAX_EXPANDED_FIELDS})."
-                ),
-                None,
-            );
-            error
-                .extensions
-                .get_or_insert_with(Default::default)
-                .set("code", "GRAPHQL_VALIDATION_FAILED");
-            return Err(error);
-        }
-        Ok(document)
-    }
+    Ok(())
 }
 
 /// The number of fields every operation of `document` selects, fragments expanded.

@@ -1,8 +1,12 @@
 //! The GraphQL schema: query and mutation roots merged per domain, limits, the scope guard.
+//! No schema extension is installed: with any, the executor wraps every field of every
+//! request in the extension chain; the checks run in [`admission`] instead.
 
+pub mod admission;
 pub mod audit;
 pub mod context;
 pub mod document_limits;
+pub mod documents;
 pub mod ids;
 pub mod loaders;
 pub mod projects;
@@ -48,8 +52,6 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
         .limit_complexity(500)
         .limit_recursive_depth(32)
         .limit_directives(16)
-        .extension(document_limits::DocumentLimits)
-        .extension(scope_guard::ScopeGuard)
 }
 
 /// The schema serving requests, with the application state as its data.

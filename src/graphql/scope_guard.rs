@@ -1,18 +1,13 @@
-//! The one place scopes are enforced for GraphQL. It runs after parsing and before any
-//! resolver, on the operation that will execute, so no field, alias, fragment or batch can
-//! slip past it: every mutation needs `api`, every query field needs `api` or `read_api`,
-//! and only the user queries also accept `read_user`. A new field is covered by default.
+//! The one place scopes are enforced for GraphQL. [`crate::graphql::admission`] runs it on
+//! every request of every batch after parsing and before validation and any resolver, on
+//! the operation that will execute, so no field, alias, fragment or batch can slip past it:
+//! every mutation needs `api`, every query field needs `api` or `read_api`, and only the
+//! user queries also accept `read_user`. A new field is covered by default.
 
-use std::{
-    collections::HashSet,
-    sync::{Arc, Mutex},
-};
+use std::collections::HashSet;
 
 use async_graphql::{
-    ServerError, ServerResult, Variables,
-    extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
-    },
+    ServerError, ServerResult,
     parser::types::{
         DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
         SelectionSet,
@@ -21,75 +16,34 @@ use async_graphql::{
 
 use crate::{
     error::Error,
-    graphql::context::{Caller, HttpMethod},
+    graphql::context::HttpMethod,
     tokens::scope::{Access, ScopeSet},
 };
 
 /// Query fields that a `read_user` token may call.
 pub const USER_QUERIES: [&str; 3] = ["currentUser", "user", "users"];
 
-/// Installs the scope check on a schema.
-pub struct ScopeGuard;
-
-impl ExtensionFactory for ScopeGuard {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ScopeGuardExtension::default())
-    }
-}
-
-#[derive(Default)]
-struct ScopeGuardExtension {
-    operation_name: Mutex<Option<String>>,
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for ScopeGuardExtension {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: async_graphql::Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<async_graphql::Request> {
-        if let Ok(mut name) = self.operation_name.lock() {
-            *name = request.operation_name.clone();
+/// Refuses the operations of `document` that would run (`operation_name` picks one) when a
+/// mutation arrives over `GET`, or when `scopes` (the token's; `None` for sessions and
+/// anonymous callers) do not grant each of their root fields.
+pub fn check_document(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+    scopes: Option<ScopeSet>,
+    method: HttpMethod,
+) -> ServerResult<()> {
+    for operation in operations_to_run(document, operation_name) {
+        if method == HttpMethod::Get && operation.ty != OperationType::Query {
+            return Err(coded_error(
+                "Only queries can be sent with GET; send mutations with POST.",
+                "BAD_REQUEST",
+            ));
         }
-        next.run(ctx, request).await
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        let operation_name = self
-            .operation_name
-            .lock()
-            .ok()
-            .and_then(|name| name.clone());
-        let scopes = ctx
-            .data_opt::<Caller>()
-            .and_then(|caller| caller.0.as_ref())
-            .and_then(|principal| principal.token_scopes());
-        let method = ctx
-            .data_opt::<HttpMethod>()
-            .copied()
-            .unwrap_or(HttpMethod::Post);
-        for operation in operations_to_run(&document, operation_name.as_deref()) {
-            if method == HttpMethod::Get && operation.ty != OperationType::Query {
-                return Err(coded_error(
-                    "Only queries can be sent with GET; send mutations with POST.",
-                    "BAD_REQUEST",
-                ));
-            }
-            if let Some(scopes) = scopes {
-                check(scopes, &document, operation)?;
-            }
+        if let Some(scopes) = scopes {
+            check(scopes, document, operation)?;
         }
-        Ok(document)
     }
+    Ok(())
 }
 
 /// The operation that will run, or every operation when the choice is ambiguous (the

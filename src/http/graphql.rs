@@ -22,7 +22,7 @@ use crate::{
     },
     error::{Error, UNAVAILABLE_CODE},
     graphql::{
-        MAX_BATCH, WvsSchema,
+        MAX_BATCH, WvsSchema, admission,
         context::{Caller, HttpMethod},
         loaders::{UserDataLoader, UserLoader},
     },
@@ -163,9 +163,13 @@ async fn execute(
     caller: Caller,
     method: HttpMethod,
 ) -> Response {
-    let attach = |request: Request| {
-        request
-            .data(caller.clone())
+    let run = |request: Request, caller: Caller| async move {
+        let request = match admission::admit(&state.documents, request, &caller, method) {
+            Ok(request) => request,
+            Err(refused) => return *refused,
+        };
+        let request = request
+            .data(caller)
             .data(method)
             .data(UserDataLoader::with_cache(
                 UserLoader {
@@ -173,21 +177,26 @@ async fn execute(
                 },
                 tokio::spawn,
                 HashMapCache::default(),
-            ))
+            ));
+        schema.execute(request).await
     };
-    let batch = match batch {
-        BatchRequest::Single(request) => BatchRequest::Single(attach(request)),
+    let mut response = match batch {
+        BatchRequest::Single(request) => BatchResponse::Single(run(request, caller).await),
         BatchRequest::Batch(requests) if requests.is_empty() => {
             return bad_request("The batch is empty.");
         }
         BatchRequest::Batch(requests) if requests.len() > MAX_BATCH => {
             return bad_request(&format!("A batch may hold at most {MAX_BATCH} requests."));
         }
-        BatchRequest::Batch(requests) => {
-            BatchRequest::Batch(requests.into_iter().map(attach).collect())
-        }
+        BatchRequest::Batch(requests) => BatchResponse::Batch(
+            async_graphql::futures_util::future::join_all(
+                requests
+                    .into_iter()
+                    .map(|request| run(request, caller.clone())),
+            )
+            .await,
+        ),
     };
-    let mut response = schema.execute_batch(batch).await;
     match &mut response {
         BatchResponse::Single(single) => annotate_errors(single),
         BatchResponse::Batch(many) => many.iter_mut().for_each(annotate_errors),

@@ -1,9 +1,15 @@
 //! The answer to unusable credentials: 401, `WWW-Authenticate`, a GraphQL-shaped body, and
 //! the same message whatever the cause (the cause goes to the log and metrics only).
 
+use std::sync::LazyLock;
+
 use axum::{
     Json,
-    http::{HeaderValue, StatusCode, header::WWW_AUTHENTICATE},
+    body::Bytes,
+    http::{
+        HeaderValue, StatusCode,
+        header::{CONTENT_TYPE, WWW_AUTHENTICATE},
+    },
     response::{IntoResponse, Response},
 };
 use serde_json::json;
@@ -15,22 +21,35 @@ pub const INVALID_TOKEN_MESSAGE: &str =
     "Invalid token: it is malformed, unknown, revoked or expired, or its user is blocked.";
 const QUERY_STRING_MESSAGE: &str = "Access tokens are not accepted in the URL; send the token in an Authorization: Bearer or PRIVATE-TOKEN header.";
 
-/// The 401 response for `reason`.
+/// The 401 response for `reason`. Its bodies are serialized once: a flood of junk tokens
+/// is answered with a copy of shared bytes.
 pub fn unauthorized(reason: AuthFailure) -> Response {
-    let message = match reason {
-        AuthFailure::QueryString => QUERY_STRING_MESSAGE,
-        _ => INVALID_TOKEN_MESSAGE,
+    static INVALID_TOKEN: LazyLock<Bytes> = LazyLock::new(|| error_body(INVALID_TOKEN_MESSAGE));
+    static QUERY_STRING: LazyLock<Bytes> = LazyLock::new(|| error_body(QUERY_STRING_MESSAGE));
+    let body = match reason {
+        AuthFailure::QueryString => &QUERY_STRING,
+        _ => &INVALID_TOKEN,
     };
+    (
+        StatusCode::UNAUTHORIZED,
+        [
+            (CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Bearer realm="WVS", error="invalid_token""#),
+            ),
+        ],
+        Bytes::clone(body),
+    )
+        .into_response()
+}
+
+fn error_body(message: &str) -> Bytes {
     let body = json!({
         "data": null,
         "errors": [{ "message": message, "extensions": { "code": "UNAUTHENTICATED" } }],
     });
-    let mut response = (StatusCode::UNAUTHORIZED, Json(body)).into_response();
-    response.headers_mut().insert(
-        WWW_AUTHENTICATE,
-        HeaderValue::from_static(r#"Bearer realm="WVS", error="invalid_token""#),
-    );
-    response
+    Bytes::from(body.to_string())
 }
 
 /// The 503 response when the database cannot be reached.

@@ -217,6 +217,12 @@ async fn exploding_fragments_are_refused_before_execution_even_anonymously() {
     let (status, body) = app.gql(None, &query, json!({})).await;
     assert_eq!(status, 200);
     assert_eq!(error_code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("too many fields once fragments are expanded")),
+        "refused by the expansion bound, before validation: {body}"
+    );
     let (_, body) = app
         .gql(None, "{ a: __typename b: __typename }", json!({}))
         .await;
