@@ -2,7 +2,7 @@
 //! the owner, then the checks that make a token active. The reason for a refusal goes to
 //! the log, the metrics and the audit log; the client hears one message for all of them.
 
-use std::net::IpAddr;
+use std::{net::IpAddr, sync::Arc};
 
 use entity::{personal_access_token as pat, user};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -68,7 +68,7 @@ pub async fn authenticate(
                 state.auth_cache.touch(&digest, state.clock.now());
             }
             Ok(Principal {
-                user: entry.owner,
+                user: entry.owner.clone(),
                 credential,
                 ip,
             })
@@ -107,18 +107,30 @@ pub fn refuse(
     });
 }
 
-/// The token with this digest, from the cache or else the database (then cached). After a
-/// key rotation the same read also matches the digests under the previous keys; a token
-/// found that way is re-keyed in the background.
+/// The token with this digest, from the cache or else the database (then cached).
 async fn lookup(
     state: &AppState,
     secret: &TokenSecret,
     digest: &[u8; 32],
-) -> Result<Entry, Refusal> {
+) -> Result<Arc<Entry>, Refusal> {
     let now = state.clock.now();
     if let Some(entry) = state.auth_cache.lookup(digest, now) {
         return Ok(entry);
     }
+    // Boxed: the database read's future is large, and inline it would be copied with every
+    // request's future, cached or not.
+    Box::pin(lookup_stored(state, secret, digest, now)).await
+}
+
+/// The token with this digest from the database, then cached. After a key rotation the same
+/// read also matches the digests under the previous keys; a token found that way is re-keyed
+/// in the background.
+async fn lookup_stored(
+    state: &AppState,
+    secret: &TokenSecret,
+    digest: &[u8; 32],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Arc<Entry>, Refusal> {
     let generation = state.auth_cache.generation();
     let unavailable = |error: sea_orm::DbErr| Refusal::Unavailable(error.into());
     let matches_digest = if state.previous_keys.is_empty() {
@@ -153,11 +165,11 @@ async fn lookup(
             .map_err(unavailable)?,
         _ => None,
     };
-    let entry = Entry {
+    let entry = Arc::new(Entry {
         token,
         owner,
         impersonator,
-    };
+    });
     state
         .auth_cache
         .store(*digest, entry.clone(), now, generation);

@@ -45,21 +45,27 @@ pub async fn post(
         Err(response) => return response,
     };
     let request = axum::extract::Request::from_parts(parts, body);
-    match GraphQLBatchRequest::<GraphQLRejection>::from_request(request, &state).await {
-        Ok(batch) => {
-            execute(
-                &state,
-                &schema,
-                batch.into_inner(),
-                caller,
-                HttpMethod::Post,
-            )
-            .await
+    // Boxed, and only once admitted: reading and executing the request are large futures,
+    // which inline would make this handler's future as large, copied for every request, a
+    // refused one included.
+    Box::pin(async move {
+        match GraphQLBatchRequest::<GraphQLRejection>::from_request(request, &state).await {
+            Ok(batch) => {
+                execute(
+                    &state,
+                    &schema,
+                    batch.into_inner(),
+                    caller,
+                    HttpMethod::Post,
+                )
+                .await
+            }
+            Err(_) => bad_request(
+                "The request body is not a GraphQL request: send JSON with a `query` string.",
+            ),
         }
-        Err(_) => bad_request(
-            "The request body is not a GraphQL request: send JSON with a `query` string.",
-        ),
-    }
+    })
+    .await
 }
 
 /// `GET /api/graphql?query=…`: queries only.
@@ -76,13 +82,13 @@ pub async fn get(
     };
     match get_request(&uri) {
         Ok(request) => {
-            execute(
+            Box::pin(execute(
                 &state,
                 &schema,
                 BatchRequest::Single(request),
                 caller,
                 HttpMethod::Get,
-            )
+            ))
             .await
         }
         Err(error) => bad_request(&error.to_string()),
@@ -143,7 +149,7 @@ async fn caller(
         return Err(bad_request("Send at most one Sudo header."));
     }
     let target = sudo.to_str().unwrap_or_default();
-    match act_as(state, principal, target).await {
+    match Box::pin(act_as(state, principal, target)).await {
         Ok(acting) => Ok(Caller(Some(acting))),
         Err(error) => {
             let status = match error {

@@ -89,7 +89,9 @@ impl SettingsCache {
         {
             return Ok(settings);
         }
-        let settings = read(db).await?;
+        // Boxed: the read's future is large, and inline it would make every caller's future
+        // (the token path's included) as large, copied on each request for nothing.
+        let settings = Box::pin(read(db)).await?;
         self.replace(settings, now);
         Ok(settings)
     }
