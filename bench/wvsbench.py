@@ -70,6 +70,18 @@ class Server:
                 time.sleep(0.05)
         raise SystemExit("the server did not start")
 
+    def settle(self, quiet_for=0.3, at_most=10):
+        """Waits until the server has run no database statement for `quiet_for` seconds
+        (background writes queued by the previous load, such as last-used times, are done)."""
+        deadline = time.monotonic() + at_most
+        last = metric(self.base, "wvs_db_statements_total")
+        while time.monotonic() < deadline:
+            time.sleep(quiet_for)
+            now = metric(self.base, "wvs_db_statements_total")
+            if now == last:
+                return
+            last = now
+
     def stop(self):
         if self.process:
             self.process.terminate()
