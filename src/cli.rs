@@ -265,7 +265,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
             };
             let shell = Principal {
-                user: owner.clone(),
+                user: Arc::new(owner.clone()),
                 credential: Credential::Shell,
                 ip: None,
             };
@@ -299,7 +299,7 @@ async fn update_settings(
         )?)),
     };
     let actor = Principal {
-        user: admin,
+        user: Arc::new(admin),
         credential: Credential::Shell,
         ip: None,
     };

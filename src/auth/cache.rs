@@ -48,10 +48,10 @@ const CAPACITY: usize = 100_000;
 /// A verified token and the people it involves, as of the last change.
 #[derive(Debug, Clone)]
 pub struct Entry {
-    pub token: pat::Model,
-    pub owner: user::Model,
+    pub token: Arc<pat::Model>,
+    pub owner: Arc<user::Model>,
     /// For an impersonation token: the administrator who made it.
-    pub impersonator: Option<user::Model>,
+    pub impersonator: Option<Arc<user::Model>>,
 }
 
 #[derive(Debug, Default)]
@@ -204,7 +204,7 @@ impl AuthCache {
         if let Ok(mut entries) = self.entries.write()
             && let Some(entry) = entries.get_mut(digest)
         {
-            Arc::make_mut(entry).token.last_used_at = Some(at);
+            Arc::make_mut(&mut Arc::make_mut(entry).token).last_used_at = Some(at);
         }
     }
 
@@ -335,7 +335,7 @@ mod tests {
             .expect("time")
             .to_utc();
         Entry {
-            token: pat::Model {
+            token: Arc::new(pat::Model {
                 id: token_id,
                 user_id: owner_id,
                 name: "t".into(),
@@ -351,8 +351,8 @@ mod tests {
                 previous_token_id: None,
                 expiring_notified_at: None,
                 expired_notified_at: None,
-            },
-            owner: user::Model {
+            }),
+            owner: Arc::new(user::Model {
                 id: owner_id,
                 username: "u".into(),
                 username_key: "u".into(),
@@ -362,7 +362,7 @@ mod tests {
                 admin: false,
                 state: "active".into(),
                 created_at: at,
-            },
+            }),
             impersonator: None,
         }
     }
@@ -473,14 +473,14 @@ mod tests {
         let cache = AuthCache::new(true);
         synced(&cache, now);
         let mut revoked = entry(1, 1, None);
-        revoked.token.revoked_at = Some(now);
+        Arc::make_mut(&mut revoked.token).revoked_at = Some(now);
         cache.store([1; 32], Arc::new(revoked), now, cache.generation());
         let mut expired = entry(2, 1, None);
-        expired.token.expires_at = Some(now.date_naive());
+        Arc::make_mut(&mut expired.token).expires_at = Some(now.date_naive());
         cache.store([2; 32], Arc::new(expired), now, cache.generation());
         assert!(cache.is_empty());
         let mut expires_tomorrow = entry(3, 1, None);
-        expires_tomorrow.token.expires_at = now.date_naive().succ_opt();
+        Arc::make_mut(&mut expires_tomorrow.token).expires_at = now.date_naive().succ_opt();
         cache.store([3; 32], Arc::new(expires_tomorrow), now, cache.generation());
         assert_eq!(cache.len(), 1);
     }

@@ -1,7 +1,7 @@
 //! `Principal`: who is acting, through which credential (which bounds what they may do),
 //! and from which address.
 
-use std::net::IpAddr;
+use std::{net::IpAddr, sync::Arc};
 
 use entity::{personal_access_token as pat, user};
 
@@ -11,10 +11,11 @@ use crate::{
     tokens::scope::{Access, ScopeSet},
 };
 
-/// An authenticated actor. Under sudo, `user` is the user acted as.
+/// An authenticated actor. Under sudo, `user` is the user acted as. The models are shared
+/// with the token cache: authenticating a cached token copies no string.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    pub user: user::Model,
+    pub user: Arc<user::Model>,
     pub credential: Credential,
     /// The client's address, for the audit log (`None` at the shell).
     pub ip: Option<IpAddr>,
@@ -24,17 +25,17 @@ pub struct Principal {
 #[derive(Debug, Clone)]
 pub enum Credential {
     /// A personal access token; its scopes bound the request.
-    Token(pat::Model),
+    Token(Arc<pat::Model>),
     /// An impersonation token: acts as `Principal::user`, on behalf of the administrator
     /// who created it (the audit log names them; `None` when it was made at the shell).
     Impersonation {
-        token: pat::Model,
-        admin: Option<user::Model>,
+        token: Arc<pat::Model>,
+        admin: Option<Arc<user::Model>>,
     },
     /// An administrator's `sudo` token acting as `Principal::user`.
     Sudo {
-        token: pat::Model,
-        admin: user::Model,
+        token: Arc<pat::Model>,
+        admin: Arc<user::Model>,
     },
     /// A signed-in browser session: the user's full rights.
     Session,
@@ -100,14 +101,14 @@ impl Principal {
             Credential::Sudo { admin, .. }
             | Credential::Impersonation {
                 admin: Some(admin), ..
-            } => admin.into(),
-            _ => (&self.user).into(),
+            } => (&**admin).into(),
+            _ => (&*self.user).into(),
         }
     }
 
     /// The user acted as, under sudo.
     pub fn sudo_as(&self) -> Option<Party> {
-        matches!(self.credential, Credential::Sudo { .. }).then(|| (&self.user).into())
+        matches!(self.credential, Credential::Sudo { .. }).then(|| (&*self.user).into())
     }
 
     /// A short name of the credential kind, for the audit log.

@@ -41,7 +41,7 @@ pub async fn act_as(
         return Err(Error::Forbidden("The user is blocked.".into()));
     }
     let acting = Principal {
-        user: target.clone(),
+        user: std::sync::Arc::new(target.clone()),
         credential: Credential::Sudo {
             token: token.clone(),
             admin: principal.user.clone(),

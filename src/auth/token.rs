@@ -47,7 +47,10 @@ pub async fn authenticate(
         }
     };
     let digest = secret.digest(&state.secret_key);
-    let entry = match lookup(state, &secret, &digest).await {
+    // One reading of the clock for the whole check: expiry, cache freshness and settings
+    // age are judged at the same instant.
+    let now = state.clock.now();
+    let entry = match lookup(state, &secret, &digest, now).await {
         Ok(entry) => entry,
         Err(Refusal::Invalid(reason)) => {
             refuse(state, reason, surface, ip, None);
@@ -58,14 +61,14 @@ pub async fn authenticate(
             return Err(Refusal::Unavailable(error));
         }
     };
-    match check(state, &entry).await {
+    match check(state, &entry, now).await {
         Ok(credential) => {
             state.metrics.record_auth_success();
             if state
                 .last_used
                 .record(entry.token.id, entry.token.last_used_at)
             {
-                state.auth_cache.touch(&digest, state.clock.now());
+                state.auth_cache.touch(&digest, now);
             }
             Ok(Principal {
                 user: entry.owner.clone(),
@@ -112,8 +115,8 @@ async fn lookup(
     state: &AppState,
     secret: &TokenSecret,
     digest: &[u8; 32],
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Arc<Entry>, Refusal> {
-    let now = state.clock.now();
     if let Some(entry) = state.auth_cache.lookup(digest, now) {
         return Ok(entry);
     }
@@ -166,9 +169,9 @@ async fn lookup_stored(
         _ => None,
     };
     let entry = Arc::new(Entry {
-        token,
-        owner,
-        impersonator,
+        token: Arc::new(token),
+        owner: Arc::new(owner),
+        impersonator: impersonator.map(Arc::new),
     });
     state
         .auth_cache
@@ -177,7 +180,11 @@ async fn lookup_stored(
 }
 
 /// The checks that make a (possibly cached) token usable now.
-async fn check(state: &AppState, entry: &Entry) -> Result<Credential, Refusal> {
+async fn check(
+    state: &AppState,
+    entry: &Entry,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Credential, Refusal> {
     let Entry {
         token,
         owner,
@@ -186,7 +193,7 @@ async fn check(state: &AppState, entry: &Entry) -> Result<Credential, Refusal> {
     if token.revoked_at.is_some() {
         return Err(Refusal::Invalid(AuthFailure::Revoked));
     }
-    if is_expired(token.expires_at, state.clock.today()) {
+    if is_expired(token.expires_at, now.date_naive()) {
         return Err(Refusal::Invalid(AuthFailure::Expired));
     }
     if UserState::of(owner) != UserState::Active {
@@ -194,7 +201,7 @@ async fn check(state: &AppState, entry: &Entry) -> Result<Credential, Refusal> {
     }
     let settings = state
         .settings
-        .get(&state.db, state.clock.now())
+        .get(&state.db, now)
         .await
         .map_err(Refusal::Unavailable)?;
     if settings.personal_access_tokens_disabled {

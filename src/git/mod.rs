@@ -125,7 +125,7 @@ async fn serve(state: AppState, request: GitRequest, body: Body) -> Response {
     let Some(project) = project else {
         return not_found_or_challenge(principal.as_ref());
     };
-    let user = principal.as_ref().map(|principal| &principal.user);
+    let user = principal.as_ref().map(|principal| &*principal.user);
     let can = match permissions(&state.db, &project, user).await {
         Ok(can) => can,
         Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),

@@ -127,7 +127,7 @@ impl Project {
         Ok(found
             .into_iter()
             .map(|(user, role)| ProjectMember {
-                user: User(user),
+                user: user.into(),
                 role: role.into(),
             })
             .collect())
@@ -165,7 +165,7 @@ impl ProjectQuery {
         let Some(project) = projects::find_by_full_path(&state.db, &full_path).await? else {
             return Ok(None);
         };
-        let user = optional_principal(ctx).map(|principal| &principal.user);
+        let user = optional_principal(ctx).map(|principal| &*principal.user);
         let can = permissions(&state.db, &project, user).await?;
         Ok(can.read.then_some(Project(project)))
     }

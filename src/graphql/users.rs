@@ -37,7 +37,7 @@ impl UserQuery {
             (None, Some(username)) => users::find_by_username(db, &username).await?,
             _ => return Err(Error::bad_input("id", "give exactly one of id or username").into()),
         };
-        Ok(found.map(User))
+        Ok(found.map(User::from))
     }
 
     /// Users whose username or name contains `search`, newest first.
@@ -51,7 +51,11 @@ impl UserQuery {
         principal(ctx)?;
         let page = PageRequest::parse(first, after.as_deref())?;
         let found = users::list::list(app(ctx), search.as_deref(), page).await?;
-        Ok(UserConnection::from_page(found, page.after.is_none(), User))
+        Ok(UserConnection::from_page(
+            found,
+            page.after.is_none(),
+            User::from,
+        ))
     }
 }
 
@@ -104,7 +108,7 @@ impl UserMutation {
             },
         )
         .await?;
-        Ok(UserPayload { user: User(user) })
+        Ok(UserPayload { user: user.into() })
     }
 
     /// Admins: blocks a user; their tokens stop working at once.
@@ -141,5 +145,5 @@ async fn set_state(
     let actor = principal(ctx)?;
     let user_id = decode(Kind::User, &id, "id")?;
     let user = users::set_state(app(ctx), actor, user_id, state).await?;
-    Ok(UserPayload { user: User(user) })
+    Ok(UserPayload { user: user.into() })
 }

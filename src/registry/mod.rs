@@ -107,7 +107,7 @@ pub async fn token(
     let scopes = principal
         .as_ref()
         .map(|principal| principal.token_scopes().unwrap_or_else(all_scopes));
-    let user = principal.as_ref().map(|principal| &principal.user);
+    let user = principal.as_ref().map(|principal| &*principal.user);
     let mut granted = Vec::new();
     for scope in requested {
         let project = match projects::find_by_full_path(&state.db, &scope.project_path()).await {

@@ -193,7 +193,7 @@ impl TestApp {
         expires_at: Option<NaiveDate>,
     ) -> String {
         let shell = Principal {
-            user: user.model.clone(),
+            user: user.model.clone().into(),
             credential: Credential::Shell,
             ip: None,
         };
@@ -245,7 +245,7 @@ impl TestApp {
     /// Changes the instance's token policy as the shell would (set-up, not under test).
     pub async fn set_policy(&self, admin: &TestUser, update: wvs::settings::SettingsUpdate) {
         let actor = Principal {
-            user: admin.model.clone(),
+            user: admin.model.clone().into(),
             credential: Credential::Shell,
             ip: None,
         };

@@ -215,7 +215,7 @@ async fn disabling_tokens_stops_every_token_until_re_enabled() {
     }
     // New tokens cannot be made either (here from the shell's side of the service).
     let shell = wvs::auth::principal::Principal {
-        user: root.model.clone(),
+        user: root.model.clone().into(),
         credential: wvs::auth::principal::Credential::Shell,
         ip: None,
     };

@@ -80,7 +80,7 @@ impl PersonalAccessToken {
     }
 
     async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
-        Ok(User(self.owner(ctx).await?))
+        Ok(self.owner(ctx).await?.into())
     }
 
     /// The administrator who created this impersonation token (null otherwise, or when
@@ -94,7 +94,7 @@ impl PersonalAccessToken {
             .load_one(creator)
             .await
             .map_err(|error| Error::from_shared_db("loading a token's creator", &error))?;
-        Ok(loaded.map(User))
+        Ok(loaded.map(User::from))
     }
 }
 

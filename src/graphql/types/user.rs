@@ -1,5 +1,7 @@
 //! The `User` type.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, Enum, ID, Object};
 use entity::user;
 
@@ -21,7 +23,13 @@ pub enum UserState {
 
 /// A person with an account.
 #[derive(Clone)]
-pub struct User(pub user::Model);
+pub struct User(pub Arc<user::Model>);
+
+impl From<user::Model> for User {
+    fn from(model: user::Model) -> Self {
+        User(Arc::new(model))
+    }
+}
 
 #[Object]
 impl User {

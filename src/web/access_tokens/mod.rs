@@ -285,7 +285,7 @@ fn token_id(raw: &str) -> Option<i64> {
 /// The session's user with full rights, as the token service sees a signed-in browser.
 fn principal(signed_in: &SignedIn, peer: Option<SocketAddr>) -> Principal {
     Principal {
-        user: signed_in.user.clone(),
+        user: signed_in.user.clone().into(),
         credential: Credential::Session,
         ip: peer.map(|peer| peer.ip()),
     }
