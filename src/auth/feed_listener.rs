@@ -25,13 +25,20 @@ const RECONNECT_AFTER: Duration = Duration::from_secs(1);
 pub const APPLICATION_NAME: &str = "wvs-auth-feed";
 
 /// Listens on the current runtime for as long as the process runs. A connection that was
-/// up and dropped is replaced at once; a failed attempt is retried after a second (never a
-/// tight loop against a database that is down).
+/// up for a while and dropped is replaced at once; a failed attempt, or a connection
+/// dropped as soon as it was made, is retried after a second (never a tight loop against a
+/// database that is down or refusing listeners).
 pub fn start(url: DatabaseUrl, cache: Arc<AuthCache>) {
     tokio::spawn(async move {
         loop {
             match listen(&url).await {
-                Ok(listener) => relay(listener, &cache).await,
+                Ok(listener) => {
+                    let listened_since = tokio::time::Instant::now();
+                    relay(listener, &cache).await;
+                    if listened_since.elapsed() < RECONNECT_AFTER {
+                        tokio::time::sleep(RECONNECT_AFTER).await;
+                    }
+                }
                 Err(error) => {
                     tracing::warn!(error = %error, "listening for token changes failed; the feed is polled meanwhile");
                     tokio::time::sleep(RECONNECT_AFTER).await;

@@ -3,11 +3,20 @@
 //! ([`document_limits`]), and its operation checked against the caller's scopes and the
 //! HTTP method ([`scope_guard`]). A refused request gets its error as a GraphQL response
 //! and never reaches validation or a resolver. A document that does not parse goes on
-//! unparsed, and the executor answers with its parse error.
+//! unparsed, and the executor answers with its parse error; one nested deeper than the
+//! executor accepts goes on unchecked, and the executor refuses it before anything else
+//! (the checks here walk fragments recursively, so they only ever see bounded nesting: a
+//! chain of thousands of fragments would otherwise overflow the stack).
 
-use async_graphql::{Request, Response};
+use std::collections::HashMap;
+
+use async_graphql::{
+    Request, Response,
+    parser::types::{ExecutableDocument, Selection, SelectionSet},
+};
 
 use crate::graphql::{
+    MAX_RECURSIVE_DEPTH,
     context::{Caller, HttpMethod},
     document_limits,
     documents::DocumentCache,
@@ -24,6 +33,10 @@ pub fn admit(
     let Some(document) = documents.parse(&request.query) else {
         return Ok(request);
     };
+    if nests_deeper_than(&document, MAX_RECURSIVE_DEPTH) {
+        request.set_parsed_query(document);
+        return Ok(request);
+    }
     let scopes = caller
         .0
         .as_ref()
@@ -33,4 +46,121 @@ pub fn admit(
         .map_err(|error| Box::new(Response::from_errors(vec![error])))?;
     request.set_parsed_query(document);
     Ok(request)
+}
+
+/// Whether an operation of `document` nests deeper than `limit`, counted as the executor
+/// counts (a field with a selection, a fragment spread and an inline fragment each add a
+/// level). The walk gives up past the limit, so its own recursion stays bounded, and each
+/// fragment's height is computed once, so doubling fragments cost linear time.
+pub fn nests_deeper_than(document: &ExecutableDocument, limit: usize) -> bool {
+    let mut heights = HashMap::new();
+    document.operations.iter().any(|(_, operation)| {
+        height(
+            document,
+            &operation.node.selection_set.node,
+            limit,
+            &mut heights,
+        )
+        .is_none()
+    })
+}
+
+/// The nesting below `set`, or `None` when it exceeds `budget` (or a fragment cycle makes
+/// it unbounded).
+fn height<'a>(
+    document: &'a ExecutableDocument,
+    set: &'a SelectionSet,
+    budget: usize,
+    heights: &mut HashMap<&'a str, Option<usize>>,
+) -> Option<usize> {
+    let mut highest = 0;
+    for selection in &set.items {
+        let below = match &selection.node {
+            Selection::Field(field) if field.node.selection_set.node.items.is_empty() => continue,
+            Selection::Field(field) => &field.node.selection_set.node,
+            Selection::InlineFragment(fragment) => &fragment.node.selection_set.node,
+            Selection::FragmentSpread(spread) => {
+                let name = spread.node.fragment_name.node.as_str();
+                let Some(fragment) = document.fragments.get(name) else {
+                    continue;
+                };
+                let known = match heights.get(name) {
+                    Some(Some(known)) => *known,
+                    // Being measured further up: a cycle.
+                    Some(None) => return None,
+                    None => {
+                        heights.insert(name, None);
+                        let measured = height(
+                            document,
+                            &fragment.node.selection_set.node,
+                            budget.checked_sub(1)?,
+                            heights,
+                        )?;
+                        heights.insert(name, Some(measured));
+                        measured
+                    }
+                };
+                highest = highest.max(known.checked_add(1)?);
+                if highest > budget {
+                    return None;
+                }
+                continue;
+            }
+        };
+        let nested = height(document, below, budget.checked_sub(1)?, heights)?;
+        highest = highest.max(nested + 1);
+        if highest > budget {
+            return None;
+        }
+    }
+    Some(highest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deeper(query: &str, limit: usize) -> bool {
+        nests_deeper_than(
+            &async_graphql::parser::parse_query(query).expect("parse"),
+            limit,
+        )
+    }
+
+    #[test]
+    fn nesting_is_counted_as_the_executor_counts_it() {
+        assert!(!deeper("{ a }", 0));
+        assert!(deeper("{ a { b } }", 0));
+        assert!(!deeper("{ a { b } }", 1));
+        assert!(deeper("{ ...F } fragment F on Query { a }", 0));
+        assert!(!deeper("{ ...F } fragment F on Query { a }", 1));
+        assert!(deeper("{ ... on Query { a { b } } }", 1));
+        assert!(!deeper("{ ... on Query { a { b } } }", 2));
+    }
+
+    #[test]
+    fn long_chains_and_cycles_are_refused_without_walking_them() {
+        let mut chain = String::from("query { ...F0 } ");
+        for i in 0..50_000 {
+            chain.push_str(&format!("fragment F{i} on Query {{ ...F{} }} ", i + 1));
+        }
+        chain.push_str("fragment F50000 on Query { a }");
+        assert!(deeper(&chain, 32));
+        assert!(deeper(
+            "{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }",
+            32
+        ));
+        // Doubling fragments within the limit: measured once each.
+        let mut doubling = String::from("query { ...F0 } ");
+        for i in 0..30 {
+            doubling.push_str(&format!(
+                "fragment F{i} on Query {{ a ...F{} ...F{} }} ",
+                i + 1,
+                i + 1
+            ));
+        }
+        doubling.push_str("fragment F30 on Query { a }");
+        assert!(!deeper(&doubling, 32));
+        assert!(deeper(&doubling, 29));
+    }
 }

@@ -46,11 +46,15 @@ pub type WvsSchema = Schema<Query, Mutation, EmptySubscription>;
 /// Most requests one batch may hold.
 pub const MAX_BATCH: usize = 10;
 
+/// Deepest nesting the executor accepts, counting fields with selections, fragment spreads
+/// and inline fragments each as a level.
+pub const MAX_RECURSIVE_DEPTH: usize = 32;
+
 fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(12)
         .limit_complexity(500)
-        .limit_recursive_depth(32)
+        .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
         .limit_directives(16)
 }
 

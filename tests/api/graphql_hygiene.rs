@@ -204,7 +204,9 @@ async fn every_error_carries_a_code() {
 #[tokio::test]
 async fn exploding_fragments_are_refused_before_execution_even_anonymously() {
     let app = TestApp::spawn().await;
-    let depth = 40;
+    // Within the nesting limit, so that only the expansion bound stands between this
+    // document and a walk of 2^30 selections.
+    let depth = 30;
     let mut query = String::from("query { ...F0 } ");
     for i in 0..depth {
         query.push_str(&format!(
@@ -333,4 +335,30 @@ async fn no_origin_is_granted_cross_origin_access() {
                 .is_none()
         );
     }
+}
+
+/// A chain of tens of thousands of fragments, anonymously: refused with an error, never a
+/// stack overflow of the server (the checks before the executor walk fragments).
+#[tokio::test]
+async fn a_long_chain_of_fragments_is_refused_not_a_crash() {
+    let app = TestApp::spawn().await;
+    let mut query = String::from("query { ...F0 } ");
+    for i in 0..30_000 {
+        query.push_str(&format!("fragment F{i} on Query{{...F{}}}", i + 1));
+    }
+    query.push_str("fragment F30000 on Query{__typename}");
+    assert!(query.len() < wvs::http::MAX_BODY_BYTES);
+    let (status, body) = app.gql(None, &query, json!({})).await;
+    assert_eq!(status, 200);
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("recursion depth")),
+        "{body}"
+    );
+    let (_, body) = app.gql(None, "{ __typename }", json!({})).await;
+    assert_eq!(
+        body["data"]["__typename"], "Query",
+        "the server still answers"
+    );
 }
