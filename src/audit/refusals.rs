@@ -26,8 +26,8 @@ use crate::{
 /// Refusals waiting to be written; beyond this they are dropped (and still counted in metrics).
 const QUEUE_CAPACITY: usize = 4096;
 /// Distinct (reason, surface, address) tallies kept between writes of unrecognised
-/// credentials; refusals from further addresses are dropped until the next write (and
-/// still counted in metrics).
+/// credentials; refusals from further addresses are counted together, without an address,
+/// until the next write.
 const ANONYMOUS_CAPACITY: usize = 4096;
 
 /// One refused attempt.
@@ -113,6 +113,20 @@ impl AnonymousTally {
                 *count += 1;
             } else if tally.len() < ANONYMOUS_CAPACITY {
                 tally.insert(key, (refusal, 1));
+            } else {
+                // Full (many addresses, e.g. one IPv6 network): the rest are still counted,
+                // in one row per reason and surface without an address.
+                let anywhere = (key.0, key.1, None, None);
+                tally
+                    .entry(anywhere)
+                    .or_insert((
+                        Refusal {
+                            ip: None,
+                            ..refusal
+                        },
+                        0,
+                    ))
+                    .1 += 1;
             }
         }
     }
@@ -240,10 +254,15 @@ mod tests {
         let taken = tally.take();
         assert_eq!(
             taken.len(),
-            ANONYMOUS_CAPACITY,
-            "new addresses wait for the next write"
+            ANONYMOUS_CAPACITY + 1,
+            "one row holds the addresses past the capacity"
         );
         let first = key(&junk([10, 1, 0, 0]));
         assert_eq!(taken[&first].1, 2, "known addresses are still counted");
+        let anywhere = ("malformed", "api", None, None);
+        assert_eq!(
+            taken[&anywhere].1, 10,
+            "and the others together, without an address"
+        );
     }
 }
