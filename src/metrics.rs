@@ -113,8 +113,12 @@ impl Metrics {
     pub fn render(&self, auth_cache: &AuthCache) -> String {
         let listener = &auth_cache.listener;
         let mut out = String::new();
-        out.push_str("# HELP wvs_http_responses_total HTTP responses by status class.\n");
-        out.push_str("# TYPE wvs_http_responses_total counter\n");
+        header(
+            &mut out,
+            "wvs_http_responses_total",
+            "counter",
+            "HTTP responses by status class.",
+        );
         for (outcome, counter) in OUTCOMES.iter().zip(&self.http_responses) {
             let _ = writeln!(
                 out,
@@ -122,15 +126,20 @@ impl Metrics {
                 counter.load(Relaxed)
             );
         }
-        out.push_str("# HELP wvs_auth_successes_total Requests authenticated by a token.\n");
-        out.push_str("# TYPE wvs_auth_successes_total counter\n");
-        let _ = writeln!(
-            out,
-            "wvs_auth_successes_total {}",
-            self.auth_successes.load(Relaxed)
+        let auth_successes = self.auth_successes.load(Relaxed);
+        sample(
+            &mut out,
+            "wvs_auth_successes_total",
+            "counter",
+            "Requests authenticated by a token.",
+            auth_successes,
         );
-        out.push_str("# HELP wvs_auth_failures_total Refused credentials by reason.\n");
-        out.push_str("# TYPE wvs_auth_failures_total counter\n");
+        header(
+            &mut out,
+            "wvs_auth_failures_total",
+            "counter",
+            "Refused credentials by reason.",
+        );
         for reason in AuthFailure::ALL {
             let _ = writeln!(
                 out,
@@ -139,58 +148,71 @@ impl Metrics {
                 self.auth_failures[reason as usize].load(Relaxed)
             );
         }
-        out.push_str("# HELP wvs_last_used_writes_total Token last-used timestamps written.\n");
-        out.push_str("# TYPE wvs_last_used_writes_total counter\n");
-        let _ = writeln!(
-            out,
-            "wvs_last_used_writes_total {}",
-            self.last_used_writes()
-        );
-        out.push_str(
-            "# HELP wvs_token_rekeys_total Token digests moved from a previous secret key to the current one.\n",
-        );
-        out.push_str("# TYPE wvs_token_rekeys_total counter\n");
-        let _ = writeln!(out, "wvs_token_rekeys_total {}", self.rekeys.load(Relaxed));
-        out.push_str("# HELP wvs_db_statements_total Database statements executed.\n");
-        out.push_str("# TYPE wvs_db_statements_total counter\n");
-        let _ = writeln!(out, "wvs_db_statements_total {}", self.db_statements());
-        out.push_str(
-            "# HELP wvs_auth_feed_reads_total Reads of the token-cache change feed (background).\n",
-        );
-        out.push_str("# TYPE wvs_auth_feed_reads_total counter\n");
-        let _ = writeln!(
-            out,
-            "wvs_auth_feed_reads_total {}",
-            self.feed_reads.load(Relaxed)
-        );
-        out.push_str("# HELP wvs_auth_cache_entries Verified tokens held in the token cache.\n");
-        out.push_str("# TYPE wvs_auth_cache_entries gauge\n");
-        let _ = writeln!(out, "wvs_auth_cache_entries {}", auth_cache.len());
-        out.push_str(
-            "# HELP wvs_auth_feed_listening Whether the PostgreSQL change notifications are being listened to.\n",
-        );
-        out.push_str("# TYPE wvs_auth_feed_listening gauge\n");
-        let _ = writeln!(
-            out,
-            "wvs_auth_feed_listening {}",
-            u8::from(listener.listening.load(Relaxed))
-        );
-        out.push_str(
-            "# HELP wvs_auth_feed_connections_total Change-notification connections established.\n",
-        );
-        out.push_str("# TYPE wvs_auth_feed_connections_total counter\n");
-        let _ = writeln!(
-            out,
-            "wvs_auth_feed_connections_total {}",
-            listener.connections.load(Relaxed)
-        );
-        out.push_str("# HELP wvs_auth_feed_notifications_total Change notifications received.\n");
-        out.push_str("# TYPE wvs_auth_feed_notifications_total counter\n");
-        let _ = writeln!(
-            out,
-            "wvs_auth_feed_notifications_total {}",
-            listener.notifications.load(Relaxed)
-        );
+        let samples: [(&str, &str, &str, u64); 8] = [
+            (
+                "wvs_last_used_writes_total",
+                "counter",
+                "Token last-used timestamps written.",
+                self.last_used_writes(),
+            ),
+            (
+                "wvs_token_rekeys_total",
+                "counter",
+                "Token digests moved from a previous secret key to the current one.",
+                self.rekeys.load(Relaxed),
+            ),
+            (
+                "wvs_db_statements_total",
+                "counter",
+                "Database statements executed.",
+                self.db_statements(),
+            ),
+            (
+                "wvs_auth_feed_reads_total",
+                "counter",
+                "Reads of the token-cache change feed (background).",
+                self.feed_reads.load(Relaxed),
+            ),
+            (
+                "wvs_auth_cache_entries",
+                "gauge",
+                "Verified tokens held in the token cache.",
+                auth_cache.len() as u64,
+            ),
+            (
+                "wvs_auth_feed_listening",
+                "gauge",
+                "Whether the PostgreSQL change notifications are being listened to.",
+                u64::from(listener.listening.load(Relaxed)),
+            ),
+            (
+                "wvs_auth_feed_connections_total",
+                "counter",
+                "Change-notification connections established.",
+                listener.connections.load(Relaxed),
+            ),
+            (
+                "wvs_auth_feed_notifications_total",
+                "counter",
+                "Change notifications received.",
+                listener.notifications.load(Relaxed),
+            ),
+        ];
+        for (name, kind, help, value) in samples {
+            sample(&mut out, name, kind, help, value);
+        }
         out
     }
+}
+
+/// A metric's `# HELP` and `# TYPE` lines.
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// A metric without labels: its header and its one sample.
+fn sample(out: &mut String, name: &str, kind: &str, help: &str, value: u64) {
+    header(out, name, kind, help);
+    let _ = writeln!(out, "{name} {value}");
 }
