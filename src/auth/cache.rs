@@ -45,7 +45,8 @@ pub const FEED_CHANNEL: &str = "wvs_auth_changes";
 /// Entries kept at most; when full, the cache starts over.
 const CAPACITY: usize = 100_000;
 
-/// A verified token and the people it involves, as of the last change.
+/// A verified token and the people it involves, as of the last change. Shared models: a
+/// cache hit costs reference counts, not a copy of the token and its owner.
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub token: Arc<pat::Model>,
@@ -64,8 +65,7 @@ struct Cursor {
 #[derive(Debug)]
 pub struct AuthCache {
     enabled: bool,
-    /// Shared entries: a hit costs a reference count, not a copy of the token and its owner.
-    entries: RwLock<HashMap<[u8; 32], Arc<Entry>>>,
+    entries: RwLock<HashMap<[u8; 32], Entry>>,
     /// Bumped (under the entries' lock) whenever changes are applied, so that an entry read
     /// from the database before a change cannot be stored after it.
     generation: AtomicU64,
@@ -164,7 +164,7 @@ impl AuthCache {
     }
 
     /// The cached entry for `digest`, if the cache is on and fresh.
-    pub fn lookup(&self, digest: &[u8; 32], now: DateTime<Utc>) -> Option<Arc<Entry>> {
+    pub fn lookup(&self, digest: &[u8; 32], now: DateTime<Utc>) -> Option<Entry> {
         if !self.enabled || !self.fresh(now) {
             return None;
         }
@@ -180,7 +180,7 @@ impl AuthCache {
     /// was applied since (the read may predate it), or the cache is stale. Revoked and expired
     /// tokens are never kept: both are final, so keeping them would only let anyone replaying
     /// old tokens fill the cache (they are refused from the database each time instead).
-    pub fn store(&self, digest: [u8; 32], entry: Arc<Entry>, now: DateTime<Utc>, generation: u64) {
+    pub fn store(&self, digest: [u8; 32], entry: Entry, now: DateTime<Utc>, generation: u64) {
         if !self.enabled || !self.fresh(now) {
             return;
         }
@@ -204,7 +204,7 @@ impl AuthCache {
         if let Ok(mut entries) = self.entries.write()
             && let Some(entry) = entries.get_mut(digest)
         {
-            Arc::make_mut(&mut Arc::make_mut(entry).token).last_used_at = Some(at);
+            Arc::make_mut(&mut entry.token).last_used_at = Some(at);
         }
     }
 
@@ -387,20 +387,10 @@ mod tests {
     fn entries_are_served_only_while_the_feed_is_fresh() {
         let now = Utc::now();
         let cache = AuthCache::new(true);
-        cache.store(
-            [1; 32],
-            Arc::new(entry(1, 1, None)),
-            now,
-            cache.generation(),
-        );
+        cache.store([1; 32], entry(1, 1, None), now, cache.generation());
         assert!(cache.is_empty(), "never synced: nothing is stored");
         synced(&cache, now);
-        cache.store(
-            [1; 32],
-            Arc::new(entry(1, 1, None)),
-            now,
-            cache.generation(),
-        );
+        cache.store([1; 32], entry(1, 1, None), now, cache.generation());
         assert!(cache.lookup(&[1; 32], now).is_some());
         assert!(
             cache
@@ -412,7 +402,7 @@ mod tests {
         );
         let off = AuthCache::new(false);
         synced(&off, now);
-        off.store([1; 32], Arc::new(entry(1, 1, None)), now, off.generation());
+        off.store([1; 32], entry(1, 1, None), now, off.generation());
         assert!(off.lookup(&[1; 32], now).is_none());
     }
 
@@ -421,30 +411,10 @@ mod tests {
         let now = Utc::now();
         let cache = AuthCache::new(true);
         synced(&cache, now);
-        cache.store(
-            [1; 32],
-            Arc::new(entry(1, 10, None)),
-            now,
-            cache.generation(),
-        );
-        cache.store(
-            [2; 32],
-            Arc::new(entry(2, 10, None)),
-            now,
-            cache.generation(),
-        );
-        cache.store(
-            [3; 32],
-            Arc::new(entry(3, 20, Some(10))),
-            now,
-            cache.generation(),
-        );
-        cache.store(
-            [4; 32],
-            Arc::new(entry(4, 30, None)),
-            now,
-            cache.generation(),
-        );
+        cache.store([1; 32], entry(1, 10, None), now, cache.generation());
+        cache.store([2; 32], entry(2, 10, None), now, cache.generation());
+        cache.store([3; 32], entry(3, 20, Some(10)), now, cache.generation());
+        cache.store([4; 32], entry(4, 30, None), now, cache.generation());
         cache.apply(&change("token", Some(4), None));
         assert!(cache.lookup(&[4; 32], now).is_none());
         // A user change drops their tokens and the impersonation tokens they made.
@@ -453,14 +423,9 @@ mod tests {
         // A lookup that read the database before a change must not be stored after it.
         let before = cache.generation();
         cache.apply(&change("token", Some(5), None));
-        cache.store([5; 32], Arc::new(entry(5, 40, None)), now, before);
+        cache.store([5; 32], entry(5, 40, None), now, before);
         assert!(cache.lookup(&[5; 32], now).is_none());
-        cache.store(
-            [6; 32],
-            Arc::new(entry(6, 40, None)),
-            now,
-            cache.generation(),
-        );
+        cache.store([6; 32], entry(6, 40, None), now, cache.generation());
         cache.apply(&change("mystery", None, None));
         assert!(cache.is_empty(), "unknown changes clear everything");
     }
@@ -474,14 +439,14 @@ mod tests {
         synced(&cache, now);
         let mut revoked = entry(1, 1, None);
         Arc::make_mut(&mut revoked.token).revoked_at = Some(now);
-        cache.store([1; 32], Arc::new(revoked), now, cache.generation());
+        cache.store([1; 32], revoked, now, cache.generation());
         let mut expired = entry(2, 1, None);
         Arc::make_mut(&mut expired.token).expires_at = Some(now.date_naive());
-        cache.store([2; 32], Arc::new(expired), now, cache.generation());
+        cache.store([2; 32], expired, now, cache.generation());
         assert!(cache.is_empty());
         let mut expires_tomorrow = entry(3, 1, None);
         Arc::make_mut(&mut expires_tomorrow.token).expires_at = now.date_naive().succ_opt();
-        cache.store([3; 32], Arc::new(expires_tomorrow), now, cache.generation());
+        cache.store([3; 32], expires_tomorrow, now, cache.generation());
         assert_eq!(cache.len(), 1);
     }
 }

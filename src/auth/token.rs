@@ -116,7 +116,7 @@ async fn lookup(
     secret: &TokenSecret,
     digest: &[u8; 32],
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<Arc<Entry>, Refusal> {
+) -> Result<Entry, Refusal> {
     if let Some(entry) = state.auth_cache.lookup(digest, now) {
         return Ok(entry);
     }
@@ -133,7 +133,7 @@ async fn lookup_stored(
     secret: &TokenSecret,
     digest: &[u8; 32],
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<Arc<Entry>, Refusal> {
+) -> Result<Entry, Refusal> {
     let generation = state.auth_cache.generation();
     let unavailable = |error: sea_orm::DbErr| Refusal::Unavailable(error.into());
     let matches_digest = if state.previous_keys.is_empty() {
@@ -168,11 +168,11 @@ async fn lookup_stored(
             .map_err(unavailable)?,
         _ => None,
     };
-    let entry = Arc::new(Entry {
+    let entry = Entry {
         token: Arc::new(token),
         owner: Arc::new(owner),
         impersonator: impersonator.map(Arc::new),
-    });
+    };
     state
         .auth_cache
         .store(*digest, entry.clone(), now, generation);
