@@ -77,18 +77,27 @@ fn height<'a>(
     for selection in &set.items {
         let below = match &selection.node {
             Selection::Field(field) if field.node.selection_set.node.items.is_empty() => continue,
-            Selection::Field(field) => &field.node.selection_set.node,
-            Selection::InlineFragment(fragment) => &fragment.node.selection_set.node,
+            Selection::Field(field) => height(
+                document,
+                &field.node.selection_set.node,
+                budget.checked_sub(1)?,
+                heights,
+            )?,
+            Selection::InlineFragment(fragment) => height(
+                document,
+                &fragment.node.selection_set.node,
+                budget.checked_sub(1)?,
+                heights,
+            )?,
             Selection::FragmentSpread(spread) => {
                 let name = spread.node.fragment_name.node.as_str();
-                let Some(fragment) = document.fragments.get(name) else {
-                    continue;
-                };
-                let known = match heights.get(name) {
-                    Some(Some(known)) => *known,
+                match (heights.get(name), document.fragments.get(name)) {
+                    // Unknown fragments fail validation; they add no nesting here.
+                    (_, None) => continue,
+                    (Some(Some(known)), _) => *known,
                     // Being measured further up: a cycle.
-                    Some(None) => return None,
-                    None => {
+                    (Some(None), _) => return None,
+                    (None, Some(fragment)) => {
                         heights.insert(name, None);
                         let measured = height(
                             document,
@@ -99,16 +108,10 @@ fn height<'a>(
                         heights.insert(name, Some(measured));
                         measured
                     }
-                };
-                highest = highest.max(known.checked_add(1)?);
-                if highest > budget {
-                    return None;
                 }
-                continue;
             }
         };
-        let nested = height(document, below, budget.checked_sub(1)?, heights)?;
-        highest = highest.max(nested + 1);
+        highest = highest.max(below + 1);
         if highest > budget {
             return None;
         }

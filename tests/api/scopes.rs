@@ -136,6 +136,71 @@ async fn read_user_cannot_reach_other_fields_through_fragments() {
     assert_eq!(data["currentUser"]["username"], "alice");
 }
 
+/// A document nested past the executor's limit skips the checks before the executor (they
+/// would walk it recursively); the executor must then refuse it before anything runs,
+/// whatever it asks for and whoever asks.
+#[tokio::test]
+async fn a_document_too_deep_for_the_scope_check_never_runs() {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn().await;
+    let alice = app.user("alice").await;
+    let token = app.token(&alice, &[Scope::ReadUser]).await;
+    // `depth` inline fragments around a field nesting two more levels.
+    let nested = |operation: &str, on: &str, field: &str, depth: usize| {
+        format!(
+            "{operation} {{ {} {field} {} }}",
+            format!("... on {on} {{").repeat(depth),
+            "}".repeat(depth)
+        )
+    };
+    let query = "personalAccessTokens { nodes { id } }";
+    let mutation = "personalAccessTokenCreate(input: { name: \"deep\", scopes: [API] }) { token }";
+    let limit = wvs::graphql::MAX_RECURSIVE_DEPTH;
+    // At the limit: the scope check sees it, and refuses it.
+    for document in [
+        nested("query", "Query", query, limit - 2),
+        nested("mutation", "Mutation", mutation, limit - 1),
+    ] {
+        let (_, body) = app.gql(Some(&token), &document, json!({})).await;
+        assert_eq!(error_code(&body), "FORBIDDEN", "{document}: {body}");
+    }
+    // Past it: the executor refuses it before anything runs.
+    for document in [
+        nested("query", "Query", query, limit + 1),
+        nested("mutation", "Mutation", mutation, limit + 1),
+    ] {
+        let (_, body) = app.gql(Some(&token), &document, json!({})).await;
+        assert!(body["data"].is_null(), "{body}");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .is_some_and(|message| message.contains("recursion depth")),
+            "{body}"
+        );
+    }
+    let data = app
+        .gql_ok(
+            &token,
+            "{ personalAccessTokens: currentUser { username } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(data["personalAccessTokens"]["username"], "alice");
+    let tokens = app
+        .state
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            app.state.db.get_database_backend(),
+            "SELECT count(*) AS n FROM personal_access_tokens WHERE name = 'deep'",
+        ))
+        .await
+        .expect("count")
+        .expect("row")
+        .try_get::<i64>("", "n")
+        .expect("n");
+    assert_eq!(tokens, 0, "the deep mutation created nothing");
+}
+
 #[tokio::test]
 async fn a_batch_is_checked_request_by_request() {
     let app = TestApp::spawn().await;
