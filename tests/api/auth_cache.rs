@@ -178,8 +178,8 @@ async fn refused_tokens_do_not_fill_the_cache() {
 /// So the writers of the feed take turns: a second change waits while the first is open.
 #[tokio::test]
 async fn a_change_committed_late_is_not_skipped() {
-    if std::env::var("WVS_TEST_DATABASE_URL").is_err() {
-        eprintln!("SKIPPED: SQLite admits one writer at a time by itself; this needs PostgreSQL");
+    // SQLite admits one writer at a time by itself.
+    if !on_postgres() {
         return;
     }
     use entity::personal_access_token as pat;
@@ -334,17 +334,14 @@ async fn revoke_through(first: &TestApp, token: &str) -> i64 {
 fn on_postgres() -> bool {
     let postgres = std::env::var("WVS_TEST_DATABASE_URL").is_ok_and(|url| !url.trim().is_empty());
     if !postgres {
-        eprintln!("SKIPPED: change notifications are PostgreSQL's");
+        eprintln!("SKIPPED: this needs PostgreSQL (WVS_TEST_DATABASE_URL)");
     }
     postgres
 }
 
-/// With the poll an hour away, only the notification can carry the revocation across.
-#[tokio::test]
-async fn a_notification_carries_a_revocation_to_another_process_before_any_poll() {
-    if !on_postgres() {
-        return;
-    }
+/// Two processes on one database, the second listening with its poll an hour away and its
+/// cache warm with the returned token of the first.
+async fn listening_processes() -> (TestApp, TestApp, String) {
     let first = TestApp::spawn().await;
     let second = first
         .spawn_sharing(|config| config.auth_feed.poll_every = std::time::Duration::from_secs(3600))
@@ -354,6 +351,16 @@ async fn a_notification_carries_a_revocation_to_another_process_before_any_poll(
     until_listening(&second, 1).await;
     second.gql_ok(&token, WHO, json!({})).await;
     assert_eq!(second.state.auth_cache.len(), 1);
+    (first, second, token)
+}
+
+/// With the poll an hour away, only the notification can carry the revocation across.
+#[tokio::test]
+async fn a_notification_carries_a_revocation_to_another_process_before_any_poll() {
+    if !on_postgres() {
+        return;
+    }
+    let (first, second, token) = listening_processes().await;
 
     let change = revoke_through(&first, &token).await;
     until_applied(&second, change, "by notification").await;
@@ -381,14 +388,7 @@ async fn the_notification_listener_comes_back_after_its_connection_is_cut() {
         return;
     }
     use sea_orm::ConnectionTrait;
-    let first = TestApp::spawn().await;
-    let second = first
-        .spawn_sharing(|config| config.auth_feed.poll_every = std::time::Duration::from_secs(3600))
-        .await;
-    let alice = first.user("alice").await;
-    let token = first.token(&alice, &[Scope::Api]).await;
-    until_listening(&second, 1).await;
-    second.gql_ok(&token, WHO, json!({})).await;
+    let (first, second, token) = listening_processes().await;
 
     let cut = first
         .state
