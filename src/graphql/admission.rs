@@ -8,7 +8,7 @@
 //! (the checks here walk fragments recursively, so they only ever see bounded nesting: a
 //! chain of thousands of fragments would otherwise overflow the stack).
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{
     Request, Response,
@@ -19,9 +19,16 @@ use crate::graphql::{
     MAX_RECURSIVE_DEPTH,
     context::{Caller, HttpMethod},
     document_limits,
-    documents::DocumentCache,
+    documents::{DocumentCache, KnownDocument},
     scope_guard,
 };
+
+/// A request the executor may run, with its parsed document.
+pub struct Admitted {
+    pub request: Request,
+    /// The document as kept by the [`DocumentCache`]; `None` when it does not parse.
+    pub document: Option<Arc<KnownDocument>>,
+}
 
 /// Admits `request` (handing the executor its parsed document) or answers it.
 pub fn admit(
@@ -29,23 +36,28 @@ pub fn admit(
     mut request: Request,
     caller: &Caller,
     method: HttpMethod,
-) -> Result<Request, Box<Response>> {
-    let Some(document) = documents.parse(&request.query) else {
-        return Ok(request);
+) -> Result<Admitted, Box<Response>> {
+    let Some(known) = documents.parse(&request.query) else {
+        return Ok(Admitted {
+            request,
+            document: None,
+        });
     };
-    if nests_deeper_than(&document, MAX_RECURSIVE_DEPTH) {
-        request.set_parsed_query(document);
-        return Ok(request);
+    let document = &known.document;
+    if !nests_deeper_than(document, MAX_RECURSIVE_DEPTH) {
+        let scopes = caller
+            .0
+            .as_ref()
+            .and_then(|principal| principal.token_scopes());
+        scope_guard::check_document(document, request.operation_name.as_deref(), scopes, method)
+            .and_then(|()| document_limits::check(document))
+            .map_err(|error| Box::new(Response::from_errors(vec![error])))?;
     }
-    let scopes = caller
-        .0
-        .as_ref()
-        .and_then(|principal| principal.token_scopes());
-    scope_guard::check_document(&document, request.operation_name.as_deref(), scopes, method)
-        .and_then(|()| document_limits::check(&document))
-        .map_err(|error| Box::new(Response::from_errors(vec![error])))?;
-    request.set_parsed_query(document);
-    Ok(request)
+    request.set_parsed_query(document.clone());
+    Ok(Admitted {
+        request,
+        document: Some(known),
+    })
 }
 
 /// Whether an operation of `document` nests deeper than `limit`, counted as the executor

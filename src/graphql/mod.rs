@@ -7,6 +7,7 @@ pub mod audit;
 pub mod context;
 pub mod document_limits;
 pub mod documents;
+pub mod executor;
 pub mod ids;
 pub mod loaders;
 pub mod projects;
@@ -19,7 +20,7 @@ pub mod users;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
-use crate::state::AppState;
+use crate::{graphql::executor::Executor, state::AppState};
 
 /// Every query field.
 #[derive(MergedObject, Default)]
@@ -50,7 +51,10 @@ pub const MAX_BATCH: usize = 10;
 /// and inline fragments each as a level.
 pub const MAX_RECURSIVE_DEPTH: usize = 32;
 
-fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+/// A schema being built.
+pub type Builder = SchemaBuilder<Query, Mutation, EmptySubscription>;
+
+fn builder() -> Builder {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(12)
         .limit_complexity(500)
@@ -58,9 +62,9 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
         .limit_directives(16)
 }
 
-/// The schema serving requests, with the application state as its data.
-pub fn build(state: AppState) -> WvsSchema {
-    builder().data(state).finish()
+/// The executor serving requests, with the application state as its data.
+pub fn build(state: AppState) -> Executor {
+    Executor::new(|| builder().data(state.clone()))
 }
 
 /// The SDL clients generate from (what `schema.graphql` holds).

@@ -22,8 +22,9 @@ use crate::{
     },
     error::{Error, UNAVAILABLE_CODE},
     graphql::{
-        MAX_BATCH, WvsSchema, admission,
+        MAX_BATCH, admission,
         context::{Caller, HttpMethod},
+        executor::Executor,
         loaders::{UserDataLoader, UserLoader},
     },
     http::refusal::{graphql_error, unauthorized, unavailable},
@@ -35,7 +36,7 @@ use crate::{
 /// no body parsing (and the headers are not copied).
 pub async fn post(
     State(state): State<AppState>,
-    Extension(schema): Extension<WvsSchema>,
+    Extension(executor): Extension<Executor>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: axum::extract::Request,
 ) -> Response {
@@ -53,7 +54,7 @@ pub async fn post(
             Ok(batch) => {
                 execute(
                     &state,
-                    &schema,
+                    &executor,
                     batch.into_inner(),
                     caller,
                     HttpMethod::Post,
@@ -71,7 +72,7 @@ pub async fn post(
 /// `GET /api/graphql?query=…`: queries only.
 pub async fn get(
     State(state): State<AppState>,
-    Extension(schema): Extension<WvsSchema>,
+    Extension(executor): Extension<Executor>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     uri: Uri,
@@ -84,7 +85,7 @@ pub async fn get(
         Ok(request) => {
             Box::pin(execute(
                 &state,
-                &schema,
+                &executor,
                 BatchRequest::Single(request),
                 caller,
                 HttpMethod::Get,
@@ -136,7 +137,7 @@ async fn caller(
     })?;
     let principal: Option<Principal> = match credentials {
         ApiCredentials::Anonymous => None,
-        ApiCredentials::Token(token) => match authenticate(state, &token, Some(ip), "api").await {
+        ApiCredentials::Token(token) => match authenticate(state, token, Some(ip), "api").await {
             Ok(principal) => Some(principal),
             Err(Refusal::Invalid(reason)) => return Err(unauthorized(reason)),
             Err(Refusal::Unavailable(_)) => return Err(unavailable()),
@@ -164,27 +165,29 @@ async fn caller(
 
 async fn execute(
     state: &AppState,
-    schema: &WvsSchema,
+    executor: &Executor,
     batch: BatchRequest,
     caller: Caller,
     method: HttpMethod,
 ) -> Response {
     let run = |request: Request, caller: Caller| async move {
-        let request = match admission::admit(&state.documents, request, &caller, method) {
-            Ok(request) => request,
+        let mut admitted = match admission::admit(&state.documents, request, &caller, method) {
+            Ok(admitted) => admitted,
             Err(refused) => return *refused,
         };
-        let request = request
-            .data(caller)
-            .data(method)
-            .data(UserDataLoader::with_cache(
-                UserLoader {
-                    db: state.db.clone(),
-                },
-                tokio::spawn,
-                HashMapCache::default(),
-            ));
-        schema.execute(request).await
+        admitted.request =
+            admitted
+                .request
+                .data(caller)
+                .data(method)
+                .data(UserDataLoader::with_cache(
+                    UserLoader {
+                        db: state.db.clone(),
+                    },
+                    tokio::spawn,
+                    HashMapCache::default(),
+                ));
+        executor.execute(admitted).await
     };
     let mut response = match batch {
         BatchRequest::Single(request) => BatchResponse::Single(run(request, caller).await),

@@ -26,7 +26,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// All routes of the service.
 pub fn router(state: AppState) -> Router {
-    let schema = crate::graphql::build(state.clone());
+    let executor = crate::graphql::build(state.clone());
     let api = Router::new()
         .route("/api/graphql", get(graphql::get).post(graphql::post))
         .route("/-/graphiql", get(graphql::graphiql))
@@ -36,7 +36,7 @@ pub fn router(state: AppState) -> Router {
         .route("/-/avatars/{file}", get(avatar::avatar))
         .route("/jwt/auth", get(registry::token))
         .merge(web::routes())
-        .layer(axum::Extension(schema))
+        .layer(axum::Extension(executor))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

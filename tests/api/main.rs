@@ -15,6 +15,7 @@ mod cli;
 mod faults;
 mod git_http;
 mod graphql_hygiene;
+mod graphql_validation;
 mod hostile_input;
 mod key_rotation;
 mod last_used;
