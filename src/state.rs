@@ -68,7 +68,7 @@ impl AppState {
         metrics: Arc<Metrics>,
         mailer: Mailer,
     ) -> AppState {
-        let last_used = LastUsedRecorder::start(db.clone(), clock.clone(), metrics.clone());
+        let last_used = LastUsedRecorder::start(db.clone(), metrics.clone());
         let refusals = RefusalLog::start(db.clone());
         let rekeyer = Rekeyer::start(db.clone(), metrics.clone());
         let git_throttle = Arc::new(Throttle::new(config.git_auth_limits));

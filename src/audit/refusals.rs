@@ -8,7 +8,10 @@
 use std::{
     collections::HashMap,
     net::IpAddr,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -101,41 +104,55 @@ type Tally = HashMap<Key, (Refusal, u64)>;
 /// per address and minute, never one per request.
 const ANONYMOUS_FLUSH: Duration = Duration::from_secs(60);
 
-/// Refusals of unrecognised credentials, counted in place until the next write.
+/// Refusals of unrecognised credentials, counted in place until the next write. A flood
+/// repeats a few keys from both worker threads at once: an existing key is counted under
+/// the shared read lock with an atomic add, so the threads never wait on each other (a
+/// mutex here put them to sleep and woke them again, a system call each time).
 #[derive(Default)]
-struct AnonymousTally(Mutex<Tally>);
+struct AnonymousTally(RwLock<HashMap<Key, (Refusal, AtomicU64)>>);
 
 impl AnonymousTally {
     fn add(&self, refusal: Refusal) {
-        if let Ok(mut tally) = self.0.lock() {
-            let key = key(&refusal);
-            if let Some((_, count)) = tally.get_mut(&key) {
-                *count += 1;
-            } else if tally.len() < ANONYMOUS_CAPACITY {
-                tally.insert(key, (refusal, 1));
-            } else {
-                // Full (many addresses, e.g. one IPv6 network): the rest are still counted,
-                // in one row per reason and surface without an address.
-                let anywhere = (key.0, key.1, None, None);
-                tally
-                    .entry(anywhere)
-                    .or_insert((
-                        Refusal {
-                            ip: None,
-                            ..refusal
-                        },
-                        0,
-                    ))
-                    .1 += 1;
-            }
+        let key = key(&refusal);
+        if let Ok(tally) = self.0.read()
+            && let Some((_, count)) = tally.get(&key)
+        {
+            count.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let Ok(mut tally) = self.0.write() else {
+            return;
+        };
+        if let Some((_, count)) = tally.get(&key) {
+            count.fetch_add(1, Ordering::Relaxed);
+        } else if tally.len() < ANONYMOUS_CAPACITY {
+            tally.insert(key, (refusal, AtomicU64::new(1)));
+        } else {
+            // Full (many addresses, e.g. one IPv6 network): the rest are still counted,
+            // in one row per reason and surface without an address.
+            let anywhere = (key.0, key.1, None, None);
+            tally
+                .entry(anywhere)
+                .or_insert((
+                    Refusal {
+                        ip: None,
+                        ..refusal
+                    },
+                    AtomicU64::new(0),
+                ))
+                .1
+                .fetch_add(1, Ordering::Relaxed);
         }
     }
 
     fn take(&self) -> Tally {
         self.0
-            .lock()
+            .write()
             .map(|mut tally| std::mem::take(&mut *tally))
             .unwrap_or_default()
+            .into_iter()
+            .map(|(key, (refusal, count))| (key, (refusal, count.into_inner())))
+            .collect()
     }
 }
 

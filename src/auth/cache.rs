@@ -16,7 +16,7 @@ use std::{
     collections::HashMap,
     sync::{
         Arc, Mutex, RwLock,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicI64, AtomicU64, Ordering},
     },
 };
 
@@ -55,10 +55,26 @@ pub struct Entry {
     pub impersonator: Option<Arc<user::Model>>,
 }
 
-#[derive(Debug, Default)]
-struct Cursor {
-    last_change_id: Option<i64>,
-    synced_at: Option<DateTime<Utc>>,
+/// When the feed was last read, in milliseconds since the epoch; [`NEVER_SYNCED`] before
+/// the first read and after a failed one. An atomic rather than under a lock: every
+/// authenticated request checks it, from both worker threads at once.
+#[derive(Debug)]
+struct SyncedAt(AtomicI64);
+
+const NEVER_SYNCED: i64 = i64::MIN;
+
+impl SyncedAt {
+    fn set(&self, at: Option<DateTime<Utc>>) {
+        let millis = at.map_or(NEVER_SYNCED, |at| at.timestamp_millis());
+        self.0.store(millis, Ordering::Release);
+    }
+
+    /// Whether the last read is at most [`MAX_STALENESS`] before `now`.
+    fn within_staleness(&self, now: DateTime<Utc>) -> bool {
+        now.timestamp_millis()
+            .checked_sub(self.0.load(Ordering::Acquire))
+            .is_some_and(|age| age <= MAX_STALENESS.num_milliseconds())
+    }
 }
 
 /// The per-process cache.
@@ -69,7 +85,9 @@ pub struct AuthCache {
     /// Bumped (under the entries' lock) whenever changes are applied, so that an entry read
     /// from the database before a change cannot be stored after it.
     generation: AtomicU64,
-    cursor: Mutex<Cursor>,
+    /// The id of the newest change read from the feed (`None` before the first read).
+    last_change_id: Mutex<Option<i64>>,
+    synced_at: SyncedAt,
     /// Wakes the feed reader before its next poll (a notification arrived).
     wake: Notify,
     /// The id of the newest change applied, for whoever waits for one to arrive.
@@ -137,7 +155,8 @@ impl AuthCache {
             enabled,
             entries: RwLock::new(HashMap::new()),
             generation: AtomicU64::new(0),
-            cursor: Mutex::new(Cursor::default()),
+            last_change_id: Mutex::new(None),
+            synced_at: SyncedAt(AtomicI64::new(NEVER_SYNCED)),
             wake: Notify::new(),
             applied: watch::Sender::new(0),
             listener: ListenerStats::default(),
@@ -156,11 +175,7 @@ impl AuthCache {
     }
 
     fn fresh(&self, now: DateTime<Utc>) -> bool {
-        self.cursor
-            .lock()
-            .ok()
-            .and_then(|cursor| cursor.synced_at)
-            .is_some_and(|synced| now - synced <= MAX_STALENESS)
+        self.synced_at.within_staleness(now)
     }
 
     /// The cached entry for `digest`, if the cache is on and fresh.
@@ -230,18 +245,12 @@ impl AuthCache {
         }
         if let Err(error) = self.try_sync(db, now).await {
             tracing::warn!(error = %error, "reading the auth change feed failed; token cache bypassed");
-            if let Ok(mut cursor) = self.cursor.lock() {
-                cursor.synced_at = None;
-            }
+            self.synced_at.set(None);
         }
     }
 
     async fn try_sync(&self, db: &DatabaseConnection, now: DateTime<Utc>) -> Result<()> {
-        let last = self
-            .cursor
-            .lock()
-            .ok()
-            .and_then(|cursor| cursor.last_change_id);
+        let last = self.last_change_id.lock().ok().and_then(|last| *last);
         let Some(mut last) = last else {
             // First read: everything before now is already in the database's answers.
             let newest = auth_change::Entity::find()
@@ -253,10 +262,7 @@ impl AuthCache {
                 self.generation.fetch_add(1, Ordering::SeqCst);
                 entries.clear();
             }
-            if let Ok(mut cursor) = self.cursor.lock() {
-                cursor.last_change_id = Some(newest);
-                cursor.synced_at = Some(now);
-            }
+            self.read_up_to(newest, now);
             self.applied.send_replace(newest);
             return Ok(());
         };
@@ -275,16 +281,21 @@ impl AuthCache {
                 break;
             }
         }
-        if let Ok(mut cursor) = self.cursor.lock() {
-            cursor.last_change_id = Some(last);
-            cursor.synced_at = Some(now);
-        }
+        self.read_up_to(last, now);
         self.applied.send_if_modified(|applied| {
             let newer = last > *applied;
             *applied = (*applied).max(last);
             newer
         });
         Ok(())
+    }
+
+    /// Records a successful read of the feed up to change `last`, at `now`.
+    fn read_up_to(&self, last: i64, now: DateTime<Utc>) {
+        if let Ok(mut last_change_id) = self.last_change_id.lock() {
+            *last_change_id = Some(last);
+        }
+        self.synced_at.set(Some(now));
     }
 
     /// Reads the feed on the current runtime every `feed.poll_every`, and as soon as a
@@ -368,9 +379,7 @@ mod tests {
     }
 
     fn synced(cache: &AuthCache, now: DateTime<Utc>) {
-        let mut cursor = cache.cursor.lock().expect("lock");
-        cursor.last_change_id = Some(0);
-        cursor.synced_at = Some(now);
+        cache.read_up_to(0, now);
     }
 
     fn change(kind: &str, token_id: Option<i64>, user_id: Option<i64>) -> auth_change::Model {

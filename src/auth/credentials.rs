@@ -1,39 +1,37 @@
 //! Reading API credentials from request headers. No credentials means anonymous; anything
 //! credential-shaped that cannot be used is a refusal, never silently ignored.
 
-use axum::http::{HeaderMap, header::AUTHORIZATION};
+use axum::http::{
+    HeaderMap, HeaderName, HeaderValue,
+    header::{AUTHORIZATION, GetAll},
+};
 
 use crate::metrics::AuthFailure;
 
 /// The header GitLab-compatible clients send tokens in.
-pub const PRIVATE_TOKEN_HEADER: &str = "private-token";
+pub const PRIVATE_TOKEN_HEADER: HeaderName = HeaderName::from_static("private-token");
 /// Query parameters that clients of other forges put tokens in; refused here.
 const QUERY_TOKEN_PARAMS: [&str; 3] = ["private_token", "access_token", "token"];
 
 /// Credentials found on an API request.
 #[derive(Debug, PartialEq, Eq)]
-pub enum ApiCredentials {
+pub enum ApiCredentials<'a> {
     Anonymous,
     /// The presented token text, not yet parsed.
-    Token(String),
+    Token(&'a str),
 }
 
 /// Extracts the token from `Authorization: Bearer …` or `PRIVATE-TOKEN: …`, refusing tokens
 /// in the query string and headers that cannot be read.
-pub fn api_credentials(
-    headers: &HeaderMap,
+pub fn api_credentials<'a>(
+    headers: &'a HeaderMap,
     query: Option<&str>,
-) -> Result<ApiCredentials, AuthFailure> {
+) -> Result<ApiCredentials<'a>, AuthFailure> {
     if query.is_some_and(query_carries_token) {
         return Err(AuthFailure::QueryString);
     }
     // Repeated credential headers: which one the caller meant is a guess we do not make.
-    if headers.get_all(AUTHORIZATION).iter().count() > 1
-        || headers.get_all(PRIVATE_TOKEN_HEADER).iter().count() > 1
-    {
-        return Err(AuthFailure::Malformed);
-    }
-    let bearer = match headers.get(AUTHORIZATION) {
+    let bearer = match only(headers.get_all(AUTHORIZATION))? {
         None => None,
         Some(value) => {
             let value = value
@@ -41,21 +39,14 @@ pub fn api_credentials(
                 .map_err(|_| AuthFailure::Malformed)?
                 .trim_ascii();
             match value.split_once(' ') {
-                Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
-                    Some(token.to_owned())
-                }
+                Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Some(token),
                 _ => return Err(AuthFailure::Malformed),
             }
         }
     };
-    let private = match headers.get(PRIVATE_TOKEN_HEADER) {
+    let private = match only(headers.get_all(PRIVATE_TOKEN_HEADER))? {
         None => None,
-        Some(value) => Some(
-            value
-                .to_str()
-                .map_err(|_| AuthFailure::Malformed)?
-                .to_owned(),
-        ),
+        Some(value) => Some(value.to_str().map_err(|_| AuthFailure::Malformed)?),
     };
     match (bearer, private) {
         (None, None) => Ok(ApiCredentials::Anonymous),
@@ -63,6 +54,15 @@ pub fn api_credentials(
         (Some(a), Some(b)) if a.trim_ascii() == b.trim_ascii() => Ok(ApiCredentials::Token(a)),
         // Two different tokens: which one the caller meant is a guess we do not make.
         (Some(_), Some(_)) => Err(AuthFailure::Malformed),
+    }
+}
+
+/// The header's one value, `None` when absent, refused when repeated.
+fn only(values: GetAll<'_, HeaderValue>) -> Result<Option<&HeaderValue>, AuthFailure> {
+    let mut values = values.iter();
+    match (values.next(), values.next()) {
+        (first, None) => Ok(first),
+        _ => Err(AuthFailure::Malformed),
     }
 }
 
@@ -97,15 +97,15 @@ mod tests {
         );
         assert_eq!(
             api_credentials(&headers(&[("authorization", "Bearer abc")]), None),
-            Ok(ApiCredentials::Token("abc".into()))
+            Ok(ApiCredentials::Token("abc"))
         );
         assert_eq!(
             api_credentials(&headers(&[("authorization", "bearer  abc ")]), None),
-            Ok(ApiCredentials::Token(" abc".into()))
+            Ok(ApiCredentials::Token(" abc"))
         );
         assert_eq!(
             api_credentials(&headers(&[("private-token", "abc")]), None),
-            Ok(ApiCredentials::Token("abc".into()))
+            Ok(ApiCredentials::Token("abc"))
         );
     }
 

@@ -66,7 +66,7 @@ pub async fn authenticate(
             state.metrics.record_auth_success();
             if state
                 .last_used
-                .record(entry.token.id, entry.token.last_used_at)
+                .record(entry.token.id, entry.token.last_used_at, now)
             {
                 state.auth_cache.touch(&digest, now);
             }

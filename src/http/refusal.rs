@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use axum::{
     Json,
-    body::Bytes,
+    body::{Body, Bytes},
     http::{
         HeaderValue, StatusCode,
         header::{CONTENT_TYPE, WWW_AUTHENTICATE},
@@ -14,7 +14,7 @@ use axum::{
 };
 use serde_json::json;
 
-use crate::metrics::AuthFailure;
+use crate::{http::security_headers, metrics::AuthFailure};
 
 /// What every refused token hears.
 pub const INVALID_TOKEN_MESSAGE: &str =
@@ -22,34 +22,33 @@ pub const INVALID_TOKEN_MESSAGE: &str =
 const QUERY_STRING_MESSAGE: &str = "Access tokens are not accepted in the URL; send the token in an Authorization: Bearer or PRIVATE-TOKEN header.";
 
 /// The 401 response for `reason`. Its bodies are serialized once: a flood of junk tokens
-/// is answered with a copy of shared bytes.
+/// is answered with the same static bytes, and its headers are allocated once, at their
+/// final size.
 pub fn unauthorized(reason: AuthFailure) -> Response {
-    static INVALID_TOKEN: LazyLock<Bytes> = LazyLock::new(|| error_body(INVALID_TOKEN_MESSAGE));
-    static QUERY_STRING: LazyLock<Bytes> = LazyLock::new(|| error_body(QUERY_STRING_MESSAGE));
-    let body = match reason {
+    static INVALID_TOKEN: LazyLock<String> = LazyLock::new(|| error_body(INVALID_TOKEN_MESSAGE));
+    static QUERY_STRING: LazyLock<String> = LazyLock::new(|| error_body(QUERY_STRING_MESSAGE));
+    let body: &'static str = match reason {
         AuthFailure::QueryString => &QUERY_STRING,
         _ => &INVALID_TOKEN,
     };
-    (
-        StatusCode::UNAUTHORIZED,
-        [
-            (CONTENT_TYPE, HeaderValue::from_static("application/json")),
-            (
-                WWW_AUTHENTICATE,
-                HeaderValue::from_static(r#"Bearer realm="WVS", error="invalid_token""#),
-            ),
-        ],
-        Bytes::clone(body),
-    )
-        .into_response()
+    let mut response = Response::new(Body::from(Bytes::from_static(body.as_bytes())));
+    *response.status_mut() = StatusCode::UNAUTHORIZED;
+    let headers = response.headers_mut();
+    security_headers::reserve_for(headers, 2);
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(
+        WWW_AUTHENTICATE,
+        HeaderValue::from_static(r#"Bearer realm="WVS", error="invalid_token""#),
+    );
+    response
 }
 
-fn error_body(message: &str) -> Bytes {
-    let body = json!({
+fn error_body(message: &str) -> String {
+    json!({
         "data": null,
         "errors": [{ "message": message, "extensions": { "code": "UNAUTHENTICATED" } }],
-    });
-    Bytes::from(body.to_string())
+    })
+    .to_string()
 }
 
 /// The 503 response when the database cannot be reached.

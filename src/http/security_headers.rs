@@ -4,13 +4,23 @@
 
 use axum::{
     extract::Request,
-    http::{HeaderValue, header},
+    http::{HeaderMap, HeaderValue, header},
     middleware::Next,
     response::Response,
 };
 
 /// The policy of every page that does not set its own.
 pub const DEFAULT_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// How many headers [`add`] puts on a response at most.
+const ADDED: usize = 4;
+
+/// Makes room in a response's `headers` for `own` more of its own, those [`add`] puts on
+/// it, and the `content-length` axum adds: sized once, the map is not grown (a copy and a
+/// rehash) on the way out, which showed in profiles of the smallest responses.
+pub fn reserve_for(headers: &mut HeaderMap, own: usize) {
+    headers.reserve(own + ADDED + 1);
+}
 
 /// Adds the headers to a response.
 pub async fn add(request: Request, next: Next) -> Response {

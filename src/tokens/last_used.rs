@@ -12,7 +12,7 @@ use sea_orm::{
 };
 use tokio::sync::{mpsc, oneshot};
 
-use crate::{clock::Clock, metrics::Metrics};
+use crate::metrics::Metrics;
 
 /// How often a token's last use is written at most.
 pub const WRITE_INTERVAL: Duration = Duration::hours(24);
@@ -33,7 +33,6 @@ enum Command {
 #[derive(Clone)]
 pub struct LastUsedRecorder {
     commands: mpsc::Sender<Command>,
-    clock: Arc<dyn Clock>,
 }
 
 /// Whether a stored last-used time is stale enough to be written again at `now`.
@@ -43,17 +42,22 @@ pub fn is_due(last_used_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
 
 impl LastUsedRecorder {
     /// Spawns the recorder task on the current Tokio runtime.
-    pub fn start(db: DatabaseConnection, clock: Arc<dyn Clock>, metrics: Arc<Metrics>) -> Self {
+    pub fn start(db: DatabaseConnection, metrics: Arc<Metrics>) -> Self {
         let (commands, receiver) = mpsc::channel(QUEUE_CAPACITY);
         tokio::spawn(run(receiver, db, metrics));
-        LastUsedRecorder { commands, clock }
+        LastUsedRecorder { commands }
     }
 
-    /// Notes that `token_id` authenticated a request now; returns whether a write was asked
+    /// Notes that `token_id` authenticated a request at `at` (the caller's reading of the
+    /// clock); returns whether a write was asked
     /// for. Never waits and never fails the request: when the stored value is fresh nothing
     /// happens, and a full queue drops the use (the next use asks again).
-    pub fn record(&self, token_id: i64, stored_last_used_at: Option<DateTime<Utc>>) -> bool {
-        let at = self.clock.now();
+    pub fn record(
+        &self,
+        token_id: i64,
+        stored_last_used_at: Option<DateTime<Utc>>,
+        at: DateTime<Utc>,
+    ) -> bool {
         is_due(stored_last_used_at, at)
             && self
                 .commands

@@ -68,7 +68,7 @@ async fn postgresql_going_away_answers_503_and_everything_recovers_by_itself() {
         .expect("readiness");
     assert_eq!(readiness.status(), StatusCode::SERVICE_UNAVAILABLE);
     // A use noted now cannot be written yet; it is kept, not dropped.
-    assert!(app.state.last_used.record(token_id, None));
+    assert!(app.state.last_used.record(token_id, None, app.clock.now()));
     app.flush_last_used().await;
 
     proxy.restore();
