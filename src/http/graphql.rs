@@ -7,9 +7,13 @@ use async_graphql_axum::{GraphQLBatchRequest, rejection::GraphQLRejection};
 use std::net::{IpAddr, SocketAddr};
 
 use axum::{
-    Extension, Json,
+    Extension,
+    body::Body,
     extract::{ConnectInfo, FromRequest, Query, State},
-    http::{HeaderMap, StatusCode, Uri, header, header::CACHE_CONTROL},
+    http::{
+        HeaderMap, HeaderValue, StatusCode, Uri, header,
+        header::{CACHE_CONTROL, CONTENT_TYPE},
+    },
     response::{Html, IntoResponse, Response},
 };
 
@@ -27,7 +31,10 @@ use crate::{
         executor::Executor,
         loaders::{UserDataLoader, UserLoader},
     },
-    http::refusal::{graphql_error, unauthorized, unavailable},
+    http::{
+        refusal::{graphql_error, unauthorized, unavailable},
+        security_headers,
+    },
     state::AppState,
 };
 
@@ -217,9 +224,18 @@ async fn execute(
     } else {
         StatusCode::OK
     };
-    match serde_json::to_value(&response) {
-        // Responses can hold a token (creation, rotation): never cache them anywhere.
-        Ok(body) => (status, [(CACHE_CONTROL, "no-store")], Json(body)).into_response(),
+    // Straight to bytes: through a `serde_json::Value` first, every response was built twice.
+    match serde_json::to_vec(&response) {
+        Ok(body) => {
+            let mut response = Response::new(Body::from(body));
+            *response.status_mut() = status;
+            let headers = response.headers_mut();
+            security_headers::reserve_for(headers, 2);
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            // Responses can hold a token (creation, rotation): never cache them anywhere.
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
         Err(error) => {
             tracing::error!(error = %error, "serializing a GraphQL response failed");
             graphql_error(
