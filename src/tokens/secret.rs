@@ -38,8 +38,9 @@ impl TokenSecret {
         for _ in 0..RANDOM_LEN {
             token.push(BASE62[rng.random_range(0..BASE62.len())] as char);
         }
-        let checksum = encode_checksum(crc32fast::hash(token.as_bytes()));
-        token.push_str(&checksum);
+        for digit in encode_checksum(crc32fast::hash(token.as_bytes())) {
+            token.push(char::from(digit));
+        }
         TokenSecret(token)
     }
 
@@ -56,7 +57,7 @@ impl TokenSecret {
             return Err(MalformedToken::Alphabet);
         }
         let (body, checksum) = token.split_at(TOKEN_LEN - CHECKSUM_LEN);
-        if encode_checksum(crc32fast::hash(body.as_bytes())) != checksum {
+        if encode_checksum(crc32fast::hash(body.as_bytes())) != checksum.as_bytes() {
             return Err(MalformedToken::Checksum);
         }
         Ok(TokenSecret(token.to_owned()))
@@ -113,13 +114,15 @@ impl fmt::Debug for SecretKey {
     }
 }
 
-fn encode_checksum(mut value: u32) -> String {
+/// The checksum's base62 digits, most significant first (no allocation: every presented
+/// token is checked).
+fn encode_checksum(mut value: u32) -> [u8; CHECKSUM_LEN] {
     let mut out = [b'0'; CHECKSUM_LEN];
     for slot in out.iter_mut().rev() {
         *slot = BASE62[(value % 62) as usize];
         value /= 62;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 #[cfg(test)]
