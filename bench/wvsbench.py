@@ -34,6 +34,13 @@ def metric(base, name):
     return int(re.search(r"^%s (\d+)$" % re.escape(name), text, re.M).group(1))
 
 
+def cpu_seconds(pid):
+    """The user and system CPU time a process has used so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mib(pid, field="VmRSS"):
     with open("/proc/%d/status" % pid) as f:
         return int(re.search(r"%s:\s+(\d+)" % field, f.read()).group(1)) / 1024

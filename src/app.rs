@@ -50,10 +50,12 @@ pub async fn serve(
         jobs::scheduler::start(state.clone());
         outbox::start_worker(state.clone());
     }
-    let router = crate::http::router(state.clone());
+    let service = crate::http::service(state.clone());
     axum::serve(
         listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+            std::net::SocketAddr,
+        >(service),
     )
     .with_graceful_shutdown(shutdown)
     .await
