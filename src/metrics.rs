@@ -62,6 +62,8 @@ pub struct Metrics {
     rekeys: AtomicU64,
     db_statements: AtomicU64,
     feed_reads: AtomicU64,
+    graphql_full_validations: AtomicU64,
+    graphql_remembered_validations: AtomicU64,
 }
 
 impl Metrics {
@@ -97,6 +99,16 @@ impl Metrics {
 
     pub fn record_feed_read(&self) {
         self.feed_reads.fetch_add(1, Relaxed);
+    }
+
+    /// A GraphQL request ran through the executor's full validation (`remembered` false) or
+    /// reused the verdict on its document (`remembered` true).
+    pub fn record_graphql_validation(&self, remembered: bool) {
+        if remembered {
+            self.graphql_remembered_validations.fetch_add(1, Relaxed);
+        } else {
+            self.graphql_full_validations.fetch_add(1, Relaxed);
+        }
     }
 
     /// Rows written by the last-used recorder since start.
@@ -148,7 +160,7 @@ impl Metrics {
                 self.auth_failures[reason as usize].load(Relaxed)
             );
         }
-        let samples: [(&str, &str, &str, u64); 8] = [
+        let samples: [(&str, &str, &str, u64); 10] = [
             (
                 "wvs_last_used_writes_total",
                 "counter",
@@ -172,6 +184,18 @@ impl Metrics {
                 "counter",
                 "Reads of the token-cache change feed (background).",
                 self.feed_reads.load(Relaxed),
+            ),
+            (
+                "wvs_graphql_full_validations_total",
+                "counter",
+                "GraphQL requests checked by every validation rule.",
+                self.graphql_full_validations.load(Relaxed),
+            ),
+            (
+                "wvs_graphql_remembered_validations_total",
+                "counter",
+                "GraphQL requests whose document had already passed every rule without variables.",
+                self.graphql_remembered_validations.load(Relaxed),
             ),
             (
                 "wvs_auth_cache_entries",

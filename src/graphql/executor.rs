@@ -2,13 +2,20 @@
 //! document against the schema) was the largest cost of a small authenticated query after
 //! parsing, and with no variables its verdict depends on the document alone: once a
 //! document has passed it, the same document without variables runs on a copy of the schema
-//! that keeps only the checks execution itself relies on (fragment cycles, depth,
-//! complexity). A document with variables is always fully validated, since argument values
-//! come from them; so is one that has not yet passed.
+//! in async-graphql's fast mode, which keeps the rules execution itself relies on (fragment
+//! cycles, uploads, the depth and complexity limits); the recursion and directive limits
+//! and the choice of operation come before validation and run either way. A document with
+//! variables is always fully validated, since argument values come from them; so is one
+//! that has not yet passed.
+
+use std::sync::Arc;
 
 use async_graphql::{Response, ValidationMode};
 
-use crate::graphql::{WvsSchema, admission::Admitted};
+use crate::{
+    graphql::{WvsSchema, admission::Admitted},
+    metrics::Metrics,
+};
 
 /// The schema twice over: the same types, resolvers and limits, with every validation rule
 /// (`strict`) or only those execution relies on (`prevalidated`).
@@ -16,14 +23,16 @@ use crate::graphql::{WvsSchema, admission::Admitted};
 pub struct Executor {
     strict: WvsSchema,
     prevalidated: WvsSchema,
+    metrics: Arc<Metrics>,
 }
 
 impl Executor {
     /// `build` makes the schema; it is called twice.
-    pub fn new(build: impl Fn() -> crate::graphql::Builder) -> Self {
+    pub fn new(build: impl Fn() -> crate::graphql::Builder, metrics: Arc<Metrics>) -> Self {
         Executor {
             strict: build().finish(),
             prevalidated: build().validation_mode(ValidationMode::Fast).finish(),
+            metrics,
         }
     }
 
@@ -31,12 +40,19 @@ impl Executor {
     /// variables and it has none either.
     pub async fn execute(&self, admitted: Admitted) -> Response {
         let Admitted { request, document } = admitted;
-        let Some(document) = document.filter(|_| request.variables.is_empty()) else {
+        // A document that does not parse is answered with the parse error: nothing validates.
+        let Some(document) = document else {
             return self.strict.execute(request).await;
         };
+        if !request.variables.is_empty() {
+            self.metrics.record_graphql_validation(false);
+            return self.strict.execute(request).await;
+        }
         if document.validated() {
+            self.metrics.record_graphql_validation(true);
             return self.prevalidated.execute(request).await;
         }
+        self.metrics.record_graphql_validation(false);
         let response = self.strict.execute(request).await;
         // A validation failure is always an error of the response: without any, every rule
         // passed (an error from a resolver only delays the marking to a later request).

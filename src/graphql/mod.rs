@@ -64,7 +64,7 @@ fn builder() -> Builder {
 
 /// The executor serving requests, with the application state as its data.
 pub fn build(state: AppState) -> Executor {
-    Executor::new(|| builder().data(state.clone()))
+    Executor::new(|| builder().data(state.clone()), state.metrics.clone())
 }
 
 /// The SDL clients generate from (what `schema.graphql` holds).

@@ -3,13 +3,12 @@
 //! `extensions.code`.
 
 use async_graphql::{BatchRequest, BatchResponse, Request, dataloader::HashMapCache};
-use async_graphql_axum::{GraphQLBatchRequest, rejection::GraphQLRejection};
 use std::net::{IpAddr, SocketAddr};
 
 use axum::{
     Extension,
     body::Body,
-    extract::{ConnectInfo, FromRequest, Query, State},
+    extract::{ConnectInfo, Query, State},
     http::{
         HeaderMap, HeaderValue, StatusCode, Uri, header,
         header::{CACHE_CONTROL, CONTENT_TYPE},
@@ -32,7 +31,9 @@ use crate::{
         loaders::{UserDataLoader, UserLoader},
     },
     http::{
-        refusal::{graphql_error, unauthorized, unavailable},
+        refusal::{
+            exceeded_body_limit, graphql_error, payload_too_large, unauthorized, unavailable,
+        },
         security_headers,
     },
     state::AppState,
@@ -52,28 +53,46 @@ pub async fn post(
         Ok(caller) => caller,
         Err(response) => return response,
     };
-    let request = axum::extract::Request::from_parts(parts, body);
     // Boxed, and only once admitted: reading and executing the request are large futures,
     // which inline would make this handler's future as large, copied for every request, a
     // refused one included.
     Box::pin(async move {
-        match GraphQLBatchRequest::<GraphQLRejection>::from_request(request, &state).await {
-            Ok(batch) => {
-                execute(
-                    &state,
-                    &executor,
-                    batch.into_inner(),
-                    caller,
-                    HttpMethod::Post,
-                )
-                .await
-            }
-            Err(_) => bad_request(
-                "The request body is not a GraphQL request: send JSON with a `query` string.",
-            ),
-        }
+        let batch = match read_batch(&parts.headers, body).await {
+            Ok(batch) => batch,
+            Err(response) => return response,
+        };
+        execute(&state, &executor, batch, caller, HttpMethod::Post).await
     })
     .await
+}
+
+/// The GraphQL request or batch in a POST body: JSON, whatever the `Content-Type` claims,
+/// except multipart (file uploads, which no field here takes). The body is read in one
+/// piece (the body limit bounds it) and parsed from it.
+async fn read_batch(headers: &HeaderMap, body: Body) -> Result<BatchRequest, Response> {
+    let multipart = headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            value
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/")
+        });
+    if multipart {
+        return Err(bad_request(
+            "Multipart requests are not accepted: send JSON with a `query` string.",
+        ));
+    }
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => bytes,
+        // A body without a length (chunked) is only found too long while it is read.
+        Err(error) if exceeded_body_limit(&error) => return Err(payload_too_large()),
+        Err(_) => return Err(bad_request("The request body could not be read.")),
+    };
+    serde_json::from_slice(&bytes).map_err(|_| {
+        bad_request("The request body is not a GraphQL request: send JSON with a `query` string.")
+    })
 }
 
 /// `GET /api/graphql?query=…`: queries only.

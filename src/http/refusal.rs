@@ -88,11 +88,36 @@ pub fn internal_error_after_panic(panic: Box<dyn std::any::Any + Send + 'static>
 /// The body limit answers 413 in plain text; API clients get the usual JSON error instead.
 pub async fn json_for_oversized_bodies(response: Response) -> Response {
     if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return graphql_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "PAYLOAD_TOO_LARGE",
-            "The request body is larger than 1 MiB.",
-        );
+        return payload_too_large();
     }
     response
+}
+
+/// The 413 response for a request body over the limit.
+pub fn payload_too_large() -> Response {
+    graphql_error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "PAYLOAD_TOO_LARGE",
+        "The request body is larger than 1 MiB.",
+    )
+}
+
+/// Whether reading a body failed because it outgrew the limit: a body without a
+/// `Content-Length` (chunked) is only found too long while it is read, and the error comes
+/// back wrapped in the reader's own errors.
+pub fn exceeded_body_limit(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if error.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        // An I/O error's `source` skips the error it wraps; look at that one too.
+        next = match error.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => error.source(),
+        };
+    }
+    false
 }

@@ -362,3 +362,87 @@ async fn a_long_chain_of_fragments_is_refused_not_a_crash() {
         "the server still answers"
     );
 }
+
+/// Response fields come in the order the query selected them, as the GraphQL specification
+/// asks (the JSON text, not a re-parsed map, is what clients see).
+#[tokio::test]
+async fn response_fields_come_in_the_order_they_were_selected() {
+    let app = TestApp::spawn().await;
+    let alice = app.user("alice").await;
+    let token = app.token(&alice, &[Scope::ReadUser]).await;
+    for (query, first, second) in [
+        ("{ currentUser { username id } }", "\"username\"", "\"id\""),
+        ("{ currentUser { id username } }", "\"id\"", "\"username\""),
+        ("{ b: __typename a: __typename }", "\"b\"", "\"a\""),
+    ] {
+        let text = app
+            .client
+            .post(app.url("/api/graphql"))
+            .bearer_auth(&token)
+            .json(&json!({ "query": query }))
+            .send()
+            .await
+            .expect("post")
+            .text()
+            .await
+            .expect("text");
+        let at = |key: &str| text.find(key).unwrap_or_else(|| panic!("{key} in {text}"));
+        assert!(at(first) < at(second), "{query}: {text}");
+    }
+}
+
+/// A body sent without a length (chunked) is only found too long while it is read: it gets
+/// the same JSON 413 as one whose `Content-Length` says so up front. Multipart bodies (file
+/// uploads, which no field takes) are refused as not JSON.
+#[tokio::test]
+async fn chunked_bodies_over_the_limit_and_multipart_bodies_are_refused() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let app = TestApp::spawn().await;
+    let mut stream = tokio::net::TcpStream::connect(app.addr)
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /api/graphql HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        app.addr
+    );
+    stream.write_all(head.as_bytes()).await.expect("head");
+    let (mut reader, mut writer) = stream.into_split();
+    // Past the 1 MiB limit, from another task: the server answers (and stops reading)
+    // before the end, and the answer is read as it comes.
+    let sender = tokio::spawn(async move {
+        let chunk = "x".repeat(64 * 1024);
+        for _ in 0..40 {
+            let frame = format!("{:x}\r\n{chunk}\r\n", chunk.len());
+            if writer.write_all(frame.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+        let _ = writer.write_all(b"0\r\n\r\n").await;
+    });
+    let mut response = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !String::from_utf8_lossy(&response).contains("PAYLOAD_TOO_LARGE") {
+        match reader.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(read) => response.extend_from_slice(&buffer[..read]),
+        }
+    }
+    sender.abort();
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    assert!(response.contains("\"PAYLOAD_TOO_LARGE\""), "{response}");
+
+    let response = app
+        .client
+        .post(app.url("/api/graphql"))
+        .header("content-type", "multipart/form-data; boundary=x")
+        .body("--x\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{\"query\":\"{ __typename }\"}\r\n--x--\r\n")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(error_code(&body), "BAD_REQUEST");
+}
