@@ -31,6 +31,7 @@ use crate::{
         loaders::{UserDataLoader, UserLoader},
     },
     http::{
+        MAX_BODY_BYTES,
         refusal::{
             exceeded_body_limit, graphql_error, payload_too_large, unauthorized, unavailable,
         },
@@ -68,7 +69,9 @@ pub async fn post(
 
 /// The GraphQL request or batch in a POST body: JSON, whatever the `Content-Type` claims,
 /// except multipart (file uploads, which no field here takes). The body is read in one
-/// piece (the body limit bounds it) and parsed from it.
+/// piece, at most [`MAX_BODY_BYTES`], and parsed from it. The limit is applied here rather
+/// than by a layer in front of the route, so a refused credential is answered 401 whatever
+/// the body's length says, as it is for a body sent without one (chunked).
 async fn read_batch(headers: &HeaderMap, body: Body) -> Result<BatchRequest, Response> {
     let multipart = headers
         .get(CONTENT_TYPE)
@@ -84,15 +87,43 @@ async fn read_batch(headers: &HeaderMap, body: Body) -> Result<BatchRequest, Res
             "Multipart requests are not accepted: send JSON with a `query` string.",
         ));
     }
-    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+    let declared_too_long = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok())
+        .is_some_and(|length| length > MAX_BODY_BYTES as u64);
+    if declared_too_long {
+        return Err(payload_too_large());
+    }
+    let bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => bytes,
         // A body without a length (chunked) is only found too long while it is read.
         Err(error) if exceeded_body_limit(&error) => return Err(payload_too_large()),
         Err(_) => return Err(bad_request("The request body could not be read.")),
     };
-    serde_json::from_slice(&bytes).map_err(|_| {
+    let not_a_request = || {
         bad_request("The request body is not a GraphQL request: send JSON with a `query` string.")
-    })
+    };
+    // A batch is an array of request objects and a request is an object. Told apart by
+    // the first character: left to serde, an array also reads as one request (fields by
+    // position), so `[]` ran as an empty document instead of being refused.
+    let batch = match bytes.iter().find(|byte| !byte.is_ascii_whitespace()) {
+        Some(b'{') => serde_json::from_slice(&bytes).map(BatchRequest::Single),
+        Some(b'[') => serde_json::from_slice(&bytes).map(BatchRequest::Batch),
+        _ => return Err(not_a_request()),
+    }
+    .map_err(|_| not_a_request())?;
+    let requests: &[Request] = match &batch {
+        BatchRequest::Single(single) => std::slice::from_ref(single),
+        BatchRequest::Batch(many) => many,
+    };
+    if requests
+        .iter()
+        .any(|request| request.query.trim().is_empty())
+    {
+        return Err(not_a_request());
+    }
+    Ok(batch)
 }
 
 /// `GET /api/graphql?query=…`: queries only.
@@ -134,6 +165,9 @@ struct GetParameters {
 fn get_request(uri: &Uri) -> Result<Request, String> {
     let Query(parameters) = Query::<GetParameters>::try_from_uri(uri)
         .map_err(|_| "Send the GraphQL document in the `query` parameter.".to_owned())?;
+    if parameters.query.trim().is_empty() {
+        return Err("Send the GraphQL document in the `query` parameter.".to_owned());
+    }
     let mut request = Request::new(parameters.query);
     if let Some(name) = parameters.operation_name.filter(|name| !name.is_empty()) {
         request = request.operation_name(name);
@@ -142,8 +176,10 @@ fn get_request(uri: &Uri) -> Result<Request, String> {
         .variables
         .filter(|variables| !variables.is_empty())
     {
-        let json: serde_json::Value = serde_json::from_str(&variables)
-            .map_err(|_| "`variables` must be a JSON object.".to_owned())?;
+        let json = serde_json::from_str::<serde_json::Value>(&variables)
+            .ok()
+            .filter(|json| json.is_object() || json.is_null())
+            .ok_or_else(|| "`variables` must be a JSON object.".to_owned())?;
         request = request.variables(async_graphql::Variables::from_json(json));
     }
     Ok(request)

@@ -57,17 +57,23 @@ pub fn service(
 
 fn router(state: AppState) -> Router {
     let executor = crate::graphql::build(state.clone());
-    // Everything but Git: bounded bodies and time, JSON for oversized bodies. The tower
-    // layers are combined into one, so each route is wrapped once for them.
+    let timeout =
+        || TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT);
+    // The GraphQL endpoint bounds its body itself, after authenticating (a refused token is
+    // answered 401 whatever the body's length); the layer below would answer 413 first.
+    let graphql = Router::new()
+        .route("/api/graphql", get(graphql::get).post(graphql::post))
+        .layer(
+            ServiceBuilder::new()
+                .layer(timeout())
+                .layer(axum::Extension(executor)),
+        );
+    // Everything else but Git: bounded bodies and time. The tower layers are combined into
+    // one, so each route is wrapped once for them.
     let bounded = ServiceBuilder::new()
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
-        ))
-        .layer(axum::Extension(executor));
+        .layer(timeout());
     let api = Router::new()
-        .route("/api/graphql", get(graphql::get).post(graphql::post))
         .route("/-/graphiql", get(graphql::graphiql))
         .route("/-/health", get(ops::health))
         .route("/-/readiness", get(ops::readiness))
@@ -76,7 +82,8 @@ fn router(state: AppState) -> Router {
         .route("/jwt/auth", get(registry::token))
         .merge(web::routes())
         .layer(bounded)
-        .layer(middleware::map_response(refusal::json_for_oversized_bodies));
+        .merge(graphql)
+        .layer(middleware::map_response(refusal::json_for_bare_errors));
     // Git streams pushes and clones of any size for as long as they take: no body limit,
     // no request timeout (the client's connection bounds it).
     let git = Router::new()

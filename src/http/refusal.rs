@@ -8,7 +8,7 @@ use axum::{
     body::{Body, Bytes},
     http::{
         HeaderValue, StatusCode,
-        header::{CONTENT_TYPE, WWW_AUTHENTICATE},
+        header::{CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE},
     },
     response::{IntoResponse, Response},
 };
@@ -44,9 +44,13 @@ pub fn unauthorized(reason: AuthFailure) -> Response {
 }
 
 fn error_body(message: &str) -> String {
+    error_body_with_code("UNAUTHENTICATED", message)
+}
+
+fn error_body_with_code(code: &str, message: &str) -> String {
     json!({
         "data": null,
-        "errors": [{ "message": message, "extensions": { "code": "UNAUTHENTICATED" } }],
+        "errors": [{ "message": message, "extensions": { "code": code } }],
     })
     .to_string()
 }
@@ -85,12 +89,25 @@ pub fn internal_error_after_panic(panic: Box<dyn std::any::Any + Send + 'static>
     )
 }
 
-/// The body limit answers 413 in plain text; API clients get the usual JSON error instead.
-pub async fn json_for_oversized_bodies(response: Response) -> Response {
-    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return payload_too_large();
-    }
-    response
+/// The body limit (413, in plain text), the request timeout (408) and the router (405,
+/// a method the path does not take) answer without a body the API's clients can read:
+/// they get the usual JSON error instead, with the response's other headers (`Allow`) kept.
+pub async fn json_for_bare_errors(response: Response) -> Response {
+    let (code, message) = match response.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => return payload_too_large(),
+        StatusCode::REQUEST_TIMEOUT => ("REQUEST_TIMEOUT", "The request took too long."),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "METHOD_NOT_ALLOWED",
+            "This path does not take this method; see the Allow header.",
+        ),
+        _ => return response,
+    };
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(CONTENT_LENGTH);
+    parts
+        .headers
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Response::from_parts(parts, Body::from(error_body_with_code(code, message)))
 }
 
 /// The 413 response for a request body over the limit.
@@ -120,4 +137,57 @@ pub fn exceeded_body_limit(error: &(dyn std::error::Error + 'static)) -> bool {
         };
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::header::ALLOW;
+
+    async fn answer(status: StatusCode) -> (Response, serde_json::Value) {
+        let mut bare = Response::new(Body::from("plain text"));
+        *bare.status_mut() = status;
+        bare.headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("GET"));
+        bare.headers_mut()
+            .insert(CONTENT_LENGTH, HeaderValue::from_static("10"));
+        let response = json_for_bare_errors(bare).await;
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX).await.expect("body");
+        let json = serde_json::from_slice(&bytes).expect("json");
+        (Response::from_parts(parts, Body::empty()), json)
+    }
+
+    /// The timeout's 408 and the router's 405 get a JSON error with their code (no test of
+    /// the whole server waits out the 30 s timeout); the body limit's 413 gets the usual one.
+    #[tokio::test]
+    async fn bare_errors_get_json_bodies_with_their_codes() {
+        for (status, code) in [
+            (StatusCode::REQUEST_TIMEOUT, "REQUEST_TIMEOUT"),
+            (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"),
+            (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
+        ] {
+            let (response, json) = answer(status).await;
+            assert_eq!(response.status(), status);
+            assert_eq!(json["errors"][0]["extensions"]["code"], code);
+            assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
+            assert!(
+                !response.headers().contains_key(CONTENT_LENGTH)
+                    || status == StatusCode::PAYLOAD_TOO_LARGE
+            );
+        }
+        let (response, _) = answer(StatusCode::METHOD_NOT_ALLOWED).await;
+        assert_eq!(response.headers()[ALLOW], "GET", "Allow is kept");
+    }
+
+    #[tokio::test]
+    async fn other_responses_pass_unchanged() {
+        let mut teapot = Response::new(Body::from("short and stout"));
+        *teapot.status_mut() = StatusCode::IM_A_TEAPOT;
+        let response = json_for_bare_errors(teapot).await;
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        assert_eq!(&bytes[..], b"short and stout");
+    }
 }

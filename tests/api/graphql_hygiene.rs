@@ -363,8 +363,9 @@ async fn a_long_chain_of_fragments_is_refused_not_a_crash() {
     );
 }
 
-/// Response fields come in the order the query selected them, as the GraphQL specification
-/// asks (the JSON text, not a re-parsed map, is what clients see).
+/// Fields that resolve without waiting come in the order the query selected them (the
+/// JSON text, not a re-parsed map, is what clients see); fields that wait on the database
+/// can come in the order they finished (async-graphql assembles them as they complete).
 #[tokio::test]
 async fn response_fields_come_in_the_order_they_were_selected() {
     let app = TestApp::spawn().await;
@@ -445,4 +446,158 @@ async fn chunked_bodies_over_the_limit_and_multipart_bodies_are_refused() {
     assert_eq!(response.status(), 400);
     let body: Value = response.json().await.expect("json");
     assert_eq!(error_code(&body), "BAD_REQUEST");
+}
+
+/// Sends `head` (a request without its body) and returns the response's status line and
+/// body, read until the server closes the connection.
+async fn raw_exchange(app: &TestApp, head: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let mut stream = tokio::net::TcpStream::connect(app.addr)
+        .await
+        .expect("connect");
+    stream.write_all(head.as_bytes()).await.expect("head");
+    let mut response = Vec::new();
+    let mut buffer = [0u8; 4096];
+    // The answer comes before any body byte is sent; read until it is whole.
+    loop {
+        let text = String::from_utf8_lossy(&response).into_owned();
+        if let Some((_, body)) = text.split_once("\r\n\r\n")
+            && serde_json::from_str::<Value>(body).is_ok()
+        {
+            let status = text.lines().next().unwrap_or_default().to_owned();
+            return (status, body.to_owned());
+        }
+        match stream.read(&mut buffer).await {
+            Ok(0) | Err(_) => panic!("no whole answer: {text}"),
+            Ok(read) => response.extend_from_slice(&buffer[..read]),
+        }
+    }
+}
+
+/// The token is checked before the body's length: a refused token hears 401 whatever the
+/// `Content-Length` claims (as it does for a body sent chunked), and only an accepted
+/// caller is told the body is too large.
+#[tokio::test]
+async fn a_refused_token_is_answered_401_before_the_body_length_is_judged() {
+    let app = TestApp::spawn().await;
+    let alice = app.user("alice").await;
+    let token = app.token(&alice, &[Scope::Api]).await;
+    let head = |authorization: &str| {
+        format!(
+            "POST /api/graphql HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+             Authorization: Bearer {authorization}\r\nContent-Length: 2000000\r\n\
+             Connection: close\r\n\r\n",
+            app.addr
+        )
+    };
+    let junk = "wvspat-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    let (status, body) = raw_exchange(&app, &head(junk)).await;
+    assert!(status.starts_with("HTTP/1.1 401"), "{status}");
+    let body: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(error_code(&body), "UNAUTHENTICATED");
+
+    let (status, body) = raw_exchange(&app, &head(&token)).await;
+    assert!(status.starts_with("HTTP/1.1 413"), "{status}");
+    let body: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(error_code(&body), "PAYLOAD_TOO_LARGE");
+}
+
+/// A body that holds no GraphQL request is refused 400, nothing run: an empty batch, a
+/// request without a `query` (read by position from an array, serde would take `[]` for
+/// one), a bare value. GET takes a non-empty `query` and `variables` as an object.
+#[tokio::test]
+async fn bodies_and_parameters_without_a_request_are_refused() {
+    let app = TestApp::spawn().await;
+    let alice = app.user("alice").await;
+    let token = app.token(&alice, &[Scope::Api]).await;
+    for (body, message) in [
+        ("[]", "The batch is empty."),
+        ("{}", "not a GraphQL request"),
+        (r#"{"query": "  "}"#, "not a GraphQL request"),
+        ("[[]]", "not a GraphQL request"),
+        (
+            r#"[{"query": "{ __typename }"}, {}]"#,
+            "not a GraphQL request",
+        ),
+        ("5", "not a GraphQL request"),
+        (r#""{ __typename }""#, "not a GraphQL request"),
+        ("", "not a GraphQL request"),
+    ] {
+        let response = app
+            .client
+            .post(app.url("/api/graphql"))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(response.status(), 400, "{body}");
+        let answer: Value = response.json().await.expect("json");
+        assert_eq!(error_code(&answer), "BAD_REQUEST", "{body}");
+        assert!(
+            answer["errors"][0]["message"]
+                .as_str()
+                .is_some_and(|text| text.contains(message)),
+            "{body}: {answer}"
+        );
+    }
+    let full = app
+        .gql_ok(&token, "{ currentUser { username } }", json!({}))
+        .await;
+    assert_eq!(full["currentUser"]["username"], "alice");
+
+    let get = |parameters: Vec<(&'static str, &'static str)>| {
+        app.client
+            .get(app.url("/api/graphql"))
+            .query(&parameters)
+            .bearer_auth(&token)
+            .send()
+    };
+    for parameters in [
+        vec![("query", " ")],
+        vec![("query", "{ __typename }"), ("variables", "[1]")],
+        vec![("query", "{ __typename }"), ("variables", "5")],
+        vec![("query", "{ __typename }"), ("variables", "\"x\"")],
+    ] {
+        let response = get(parameters.clone()).await.expect("get");
+        assert_eq!(response.status(), 400, "{parameters:?}");
+        let answer: Value = response.json().await.expect("json");
+        assert_eq!(error_code(&answer), "BAD_REQUEST", "{parameters:?}");
+    }
+    for variables in ["null", "{}"] {
+        let response = get(vec![("query", "{ __typename }"), ("variables", variables)])
+            .await
+            .expect("get");
+        assert_eq!(response.status(), 200, "{variables}");
+        let answer: Value = response.json().await.expect("json");
+        assert_eq!(answer["data"]["__typename"], "Query", "{variables}");
+    }
+}
+
+/// A method the path does not take is answered in the API's JSON, with `Allow` kept.
+#[tokio::test]
+async fn a_method_the_path_does_not_take_is_answered_in_json() {
+    let app = TestApp::spawn().await;
+    for (method, path) in [
+        (reqwest::Method::PUT, "/api/graphql"),
+        (reqwest::Method::POST, "/-/health"),
+    ] {
+        let response = app
+            .client
+            .request(method.clone(), app.url(path))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(response.status(), 405, "{method} {path}");
+        assert!(response.headers().contains_key("allow"), "{method} {path}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/json",
+            "{method} {path}"
+        );
+        let answer: Value = response.json().await.expect("json");
+        assert_eq!(error_code(&answer), "METHOD_NOT_ALLOWED", "{method} {path}");
+    }
 }
