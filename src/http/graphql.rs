@@ -164,10 +164,9 @@ struct GetParameters {
 
 fn get_request(uri: &Uri) -> Result<Request, String> {
     let Query(parameters) = Query::<GetParameters>::try_from_uri(uri)
-        .map_err(|_| "Send the GraphQL document in the `query` parameter.".to_owned())?;
-    if parameters.query.trim().is_empty() {
-        return Err("Send the GraphQL document in the `query` parameter.".to_owned());
-    }
+        .ok()
+        .filter(|Query(parameters)| !parameters.query.trim().is_empty())
+        .ok_or_else(|| "Send the GraphQL document in the `query` parameter.".to_owned())?;
     let mut request = Request::new(parameters.query);
     if let Some(name) = parameters.operation_name.filter(|name| !name.is_empty()) {
         request = request.operation_name(name);

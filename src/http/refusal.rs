@@ -4,13 +4,12 @@
 use std::sync::LazyLock;
 
 use axum::{
-    Json,
     body::{Body, Bytes},
     http::{
         HeaderValue, StatusCode,
         header::{CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE},
     },
-    response::{IntoResponse, Response},
+    response::Response,
 };
 use serde_json::json;
 
@@ -47,6 +46,7 @@ fn error_body(message: &str) -> String {
     error_body_with_code("UNAUTHENTICATED", message)
 }
 
+/// The JSON of every error the service answers outside GraphQL execution.
 fn error_body_with_code(code: &str, message: &str) -> String {
     json!({
         "data": null,
@@ -57,20 +57,25 @@ fn error_body_with_code(code: &str, message: &str) -> String {
 
 /// The 503 response when the database cannot be reached.
 pub fn unavailable() -> Response {
-    let body = json!({
-        "data": null,
-        "errors": [{ "message": "The service is temporarily unavailable.", "extensions": { "code": crate::error::UNAVAILABLE_CODE } }],
-    });
-    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+    graphql_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        crate::error::UNAVAILABLE_CODE,
+        "The service is temporarily unavailable.",
+    )
 }
 
 /// A GraphQL-shaped error response with `status` and `code`.
 pub fn graphql_error(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = json!({
-        "data": null,
-        "errors": [{ "message": message, "extensions": { "code": code } }],
-    });
-    (status, Json(body)).into_response()
+    json_response(status, error_body_with_code(code, message))
+}
+
+fn json_response(status: StatusCode, body: String) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
 }
 
 /// The 500 answer when a handler panicked: the client learns only `INTERNAL`; the panic
@@ -93,6 +98,13 @@ pub fn internal_error_after_panic(panic: Box<dyn std::any::Any + Send + 'static>
 /// a method the path does not take) answer without a body the API's clients can read:
 /// they get the usual JSON error instead, with the response's other headers (`Allow`) kept.
 pub async fn json_for_bare_errors(response: Response) -> Response {
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes() == b"application/json");
+    if is_json {
+        return response;
+    }
     let (code, message) = match response.status() {
         StatusCode::PAYLOAD_TOO_LARGE => return payload_too_large(),
         StatusCode::REQUEST_TIMEOUT => ("REQUEST_TIMEOUT", "The request took too long."),
@@ -180,14 +192,23 @@ mod tests {
         assert_eq!(response.headers()[ALLOW], "GET", "Allow is kept");
     }
 
+    /// Other statuses, and errors a handler already answered in JSON, pass unchanged.
     #[tokio::test]
     async fn other_responses_pass_unchanged() {
         let mut teapot = Response::new(Body::from("short and stout"));
         *teapot.status_mut() = StatusCode::IM_A_TEAPOT;
-        let response = json_for_bare_errors(teapot).await;
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .expect("body");
-        assert_eq!(&bytes[..], b"short and stout");
+        let own = graphql_error(StatusCode::METHOD_NOT_ALLOWED, "OWN", "A handler's own.");
+        for (response, text) in [
+            (teapot, "short and stout".to_owned()),
+            (own, error_body_with_code("OWN", "A handler's own.")),
+        ] {
+            let status = response.status();
+            let response = json_for_bare_errors(response).await;
+            assert_eq!(response.status(), status);
+            let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .expect("body");
+            assert_eq!(String::from_utf8_lossy(&bytes), text);
+        }
     }
 }

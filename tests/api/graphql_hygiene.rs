@@ -95,16 +95,10 @@ async fn oversized_batches_and_bodies_are_refused() {
     let body: Value = response.json().await.expect("json");
     assert_eq!(error_code(&body), "PAYLOAD_TOO_LARGE");
 
-    let response = app
-        .client
-        .post(app.url("/api/graphql"))
-        .header("content-type", "application/json")
-        .body("{ not json")
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(response.status(), 400);
-    let body: Value = response.json().await.expect("json");
+    let (status, body) = app
+        .post_graphql_body(None, "application/json", "{ not json")
+        .await;
+    assert_eq!(status, 400);
     assert_eq!(error_code(&body), "BAD_REQUEST");
 }
 
@@ -435,16 +429,14 @@ async fn chunked_bodies_over_the_limit_and_multipart_bodies_are_refused() {
     assert!(response.starts_with("HTTP/1.1 413"), "{response}");
     assert!(response.contains("\"PAYLOAD_TOO_LARGE\""), "{response}");
 
-    let response = app
-        .client
-        .post(app.url("/api/graphql"))
-        .header("content-type", "multipart/form-data; boundary=x")
-        .body("--x\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{\"query\":\"{ __typename }\"}\r\n--x--\r\n")
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(response.status(), 400);
-    let body: Value = response.json().await.expect("json");
+    let (status, body) = app
+        .post_graphql_body(
+            None,
+            "multipart/form-data; boundary=x",
+            "--x\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{\"query\":\"{ __typename }\"}\r\n--x--\r\n",
+        )
+        .await;
+    assert_eq!(status, 400);
     assert_eq!(error_code(&body), "BAD_REQUEST");
 }
 
@@ -524,17 +516,10 @@ async fn bodies_and_parameters_without_a_request_are_refused() {
         (r#""{ __typename }""#, "not a GraphQL request"),
         ("", "not a GraphQL request"),
     ] {
-        let response = app
-            .client
-            .post(app.url("/api/graphql"))
-            .bearer_auth(&token)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .expect("post");
-        assert_eq!(response.status(), 400, "{body}");
-        let answer: Value = response.json().await.expect("json");
+        let (status, answer) = app
+            .post_graphql_body(Some(&token), "application/json", body)
+            .await;
+        assert_eq!(status, 400, "{body}");
         assert_eq!(error_code(&answer), "BAD_REQUEST", "{body}");
         assert!(
             answer["errors"][0]["message"]

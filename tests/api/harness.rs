@@ -218,10 +218,24 @@ impl TestApp {
         query: &str,
         variables: Value,
     ) -> (StatusCode, Value) {
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        self.post_graphql_body(token, "application/json", body)
+            .await
+    }
+
+    /// POSTs `body` as it is to the GraphQL endpoint, with an optional Bearer token; the
+    /// answer is expected in JSON, whatever was sent.
+    pub async fn post_graphql_body(
+        &self,
+        token: Option<&str>,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (StatusCode, Value) {
         let mut request = self
             .client
             .post(self.url("/api/graphql"))
-            .json(&json!({ "query": query, "variables": variables }));
+            .header("content-type", content_type)
+            .body(body);
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
