@@ -13,7 +13,7 @@ use std::sync::Arc;
 use async_graphql::{Response, ValidationMode};
 
 use crate::{
-    graphql::{WvsSchema, admission::Admitted},
+    graphql::{WvsSchema, admission::Admitted, response_order},
     metrics::Metrics,
 };
 
@@ -37,28 +37,33 @@ impl Executor {
     }
 
     /// Runs `admitted`, fully validating it unless its document already passed without
-    /// variables and it has none either.
+    /// variables and it has none either; the response's fields in the order selected.
     pub async fn execute(&self, admitted: Admitted) -> Response {
         let Admitted { request, document } = admitted;
         // A document that does not parse is answered with the parse error: nothing validates.
         let Some(document) = document else {
             return self.strict.execute(request).await;
         };
-        if !request.variables.is_empty() {
-            self.metrics.record_graphql_validation(false);
-            return self.strict.execute(request).await;
-        }
-        if document.validated() {
-            self.metrics.record_graphql_validation(true);
-            return self.prevalidated.execute(request).await;
-        }
-        self.metrics.record_graphql_validation(false);
-        let response = self.strict.execute(request).await;
+        let operation_name = request.operation_name.clone();
+        let without_variables = request.variables.is_empty();
+        let remembered = without_variables && document.validated();
+        self.metrics.record_graphql_validation(remembered);
+        let schema = if remembered {
+            &self.prevalidated
+        } else {
+            &self.strict
+        };
+        let mut response = schema.execute(request).await;
         // A validation failure is always an error of the response: without any, every rule
         // passed (an error from a resolver only delays the marking to a later request).
-        if response.errors.is_empty() {
+        if !remembered && without_variables && response.errors.is_empty() {
             document.mark_validated();
         }
+        response_order::restore(
+            &document.document,
+            operation_name.as_deref(),
+            &mut response.data,
+        );
         response
     }
 }

@@ -11,6 +11,7 @@ pub mod executor;
 pub mod ids;
 pub mod loaders;
 pub mod projects;
+pub mod response_order;
 pub mod scalars;
 pub mod scope_guard;
 pub mod settings;

@@ -357,18 +357,26 @@ async fn a_long_chain_of_fragments_is_refused_not_a_crash() {
     );
 }
 
-/// Fields that resolve without waiting come in the order the query selected them (the
-/// JSON text, not a re-parsed map, is what clients see); fields that wait on the database
-/// can come in the order they finished (async-graphql assembles them as they complete).
+/// Response fields come in the order the query selected them, as the GraphQL specification
+/// asks (the JSON text, not a re-parsed map, is what clients see), also when a field
+/// selected first waits on the database and one after it does not (async-graphql
+/// assembles fields as they complete).
 #[tokio::test]
 async fn response_fields_come_in_the_order_they_were_selected() {
     let app = TestApp::spawn().await;
     let alice = app.user("alice").await;
-    let token = app.token(&alice, &[Scope::ReadUser]).await;
+    let token = app.token(&alice, &[Scope::Api]).await;
+    let waits = "a: personalAccessTokens(first: 1) { nodes { name } }";
+    let waiting_first = format!("{{ {waits} b: __typename }}");
+    let in_a_fragment =
+        format!("{{ ...F c: __typename }} fragment F on Query {{ {waits} b: __typename }}");
     for (query, first, second) in [
         ("{ currentUser { username id } }", "\"username\"", "\"id\""),
         ("{ currentUser { id username } }", "\"id\"", "\"username\""),
         ("{ b: __typename a: __typename }", "\"b\"", "\"a\""),
+        (&waiting_first, "\"a\"", "\"b\""),
+        (&in_a_fragment, "\"a\"", "\"b\""),
+        (&in_a_fragment, "\"b\"", "\"c\""),
     ] {
         let text = app
             .client
